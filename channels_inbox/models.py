@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from helpdesk.channel_kinds import ChannelKind
+from helpdesk.models import Team
+
+
+class ChannelAccount(models.Model):
+    """One connected inbox: a support mailbox, a WhatsApp number, a Messenger page, a bot.
+
+    ``credentials`` hold provider secrets (API tokens, app secrets, passwords). They are
+    write-only in the API, hidden in the admin and never part of ``repr`` or a log line.
+    """
+
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    address = models.CharField(
+        max_length=320, blank=True, help_text="What customers write to: an email, a number, a page."
+    )
+    credentials = models.JSONField(default=dict, blank=True)
+    default_team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="channel_accounts"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    def __repr__(self) -> str:
+        return f"<ChannelAccount {self.pk} {self.kind} {self.slug}>"
+
+    @property
+    def webhook_url(self) -> str:
+        """Where the provider posts this account's events (email arrives by SMTP instead)."""
+        return f"{settings.PUBLIC_BASE_URL}/webhooks/{self.kind}/{self.slug}/"
+
+
+class InboundEvent(models.Model):
+    """A provider delivery, stored raw before anything else happens, so a crash or a bug
+    never loses a customer message and a repeated delivery is dropped by the constraint."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+        IGNORED = "ignored", "Ignored"
+
+    channel_account = models.ForeignKey(
+        ChannelAccount, on_delete=models.PROTECT, related_name="inbound_events"
+    )
+    external_id = models.CharField(max_length=255, help_text="The provider's id of the delivery.")
+    payload = models.TextField(help_text="The body as received (JSON, form data or MIME).")
+    headers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel_account", "external_id"], name="inbound_event_unique_delivery"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="inbound_event_status")]
+
+    def __str__(self) -> str:
+        return f"{self.channel_account_id}:{self.external_id} ({self.status})"

@@ -1,0 +1,49 @@
+"""Normalizing channel addresses, so one person's handle always matches the same Identity."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from helpdesk.channel_kinds import PHONE_CHANNELS, ChannelKind
+
+MAX_ADDRESS_LENGTH = 320
+
+
+def normalize_phone(raw: str, *, region: str | None = None) -> str:
+    """E.164 (``+4915112345678``); a number without a country code is read in ``region``
+    (``settings.DEFAULT_PHONE_REGION`` by default)."""
+    text = raw.strip()
+    if text.lower().startswith(("whatsapp:", "tel:")):
+        text = text.split(":", 1)[1]
+    try:
+        number = phonenumbers.parse(text, region or settings.DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(f"{raw!r} is not a phone number.", code="invalid_phone") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError(f"{raw!r} is not a possible phone number.", code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_address(kind: str, raw: str) -> str:
+    """The canonical form of ``raw`` on channel ``kind``; ValidationError when it is not one."""
+    if kind not in ChannelKind.values:
+        raise ValidationError(f"Unknown channel {kind!r}.", code="invalid_channel")
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError("The address is empty.", code="empty_address")
+    if len(text) > MAX_ADDRESS_LENGTH:
+        raise ValidationError("The address is too long.", code="address_too_long")
+    if kind == ChannelKind.EMAIL:
+        address = text.lower()
+        validate_email(address)
+        return address
+    if kind in PHONE_CHANNELS:
+        return normalize_phone(text)
+    # Provider-scoped ids (Messenger PSID, Instagram IGSID, Telegram chat id, chat visitor id)
+    # are opaque and case-sensitive.
+    if any(character.isspace() for character in text):
+        raise ValidationError(f"{raw!r} is not a valid {kind} id.", code="invalid_address")
+    return text

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import F
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SwitchboardUserManager(UserManager["User"]):
+    def create_superuser(  # type: ignore[override]
+        self, username: str, email: str | None = None, password: str | None = None, **extra: object
+    ) -> User:
+        extra.setdefault("role", User.Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra)
+
+
+class User(AbstractUser):
+    """An agent or an admin. Customers are not users: they are ``customers.Customer``."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        AGENT = "agent", "Agent"
+
+    class Availability(models.TextChoices):
+        ONLINE = "online", "Online"
+        AWAY = "away", "Away"
+        OFFLINE = "offline", "Offline"
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    display_name = models.CharField(max_length=150, blank=True)
+    teams = models.ManyToManyField(Team, related_name="members", blank=True)
+    capacity = models.PositiveSmallIntegerField(
+        default=20, help_text="How many open tickets routing may give this agent at once."
+    )
+    languages = models.JSONField(
+        default=list, blank=True, help_text="Language codes the agent answers in, e.g. en, de."
+    )
+    availability = models.CharField(
+        max_length=16, choices=Availability.choices, default=Availability.OFFLINE
+    )
+    time_zone = models.CharField(max_length=64, blank=True)
+
+    objects = SwitchboardUserManager()
+
+    class Meta:
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and (self.role == self.Role.ADMIN or self.is_superuser)
+
+
+class Sequence(models.Model):
+    """Gap-tolerant counters for human-facing numbers (ticket #1042)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"
+
+    @classmethod
+    def next_value(cls, name: str) -> int:
+        """Increment and return the counter. Run it inside the caller's transaction: the
+        UPDATE holds the row lock until commit, so two writers never get the same number."""
+        cls.objects.get_or_create(name=name)
+        cls.objects.filter(name=name).update(value=F("value") + 1)
+        return cls.objects.values_list("value", flat=True).get(name=name)

@@ -1,0 +1,9 @@
+"""WSGI entry point for pages, API and webhooks in production (gunicorn)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+
+application = get_wsgi_application()
