@@ -17,7 +17,12 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     (``settings.DEFAULT_PHONE_REGION`` by default)."""
     text = raw.strip()
     if text.lower().startswith(("whatsapp:", "tel:")):
-        text = text.split(":", 1)[1]
+        text = text.split(":", 1)[1].strip()
+    if text.startswith("00"):
+        # "00" is the international call prefix nearly everywhere, but phonenumbers only
+        # reads it as one when the default region dials it (not in the US, which dials 011),
+        # so "0049 151 …" would become a US number. No national number starts with 00.
+        text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region or settings.DEFAULT_PHONE_REGION)
     except phonenumbers.NumberParseException:

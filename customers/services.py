@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
@@ -10,9 +13,10 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from customers.identities import normalize_address
-from customers.models import Customer, CustomerMerge, Identity
+from customers.models import Customer, CustomerMerge, Identity, Order, OrderLine
 from helpdesk.events import CustomerMergeUndone, CustomersMerged, emit
 from helpdesk.models import User
+from helpdesk.services import UNSET, Unset
 
 
 class CustomerError(Exception):
@@ -38,21 +42,31 @@ def create_customer(
         name=name.strip(), email=email.strip().lower(), locale=locale, notes=notes, tags=tags or []
     )
     customer.full_clean()
-    customer.save()
-    if customer.email:
-        add_identity(customer, kind="email", address=customer.email)
+    # One transaction: when the email already belongs to someone else, add_identity refuses
+    # and no half-made customer without its handle is left behind.
+    with transaction.atomic():
+        customer.save()
+        if customer.email:
+            add_identity(customer, kind="email", address=customer.email)
     return customer
 
 
-def add_identity(customer: Customer, *, kind: str, address: str, display_name: str = "") -> Identity:
-    """Attach a handle; raises CustomerError when it already belongs to someone else."""
+def add_identity(
+    customer: Customer, *, kind: str, address: str, display_name: str = ""
+) -> Identity:
+    """Attach a handle; raises CustomerError when it already belongs to someone else or
+    ``customer`` is merged into another customer (the handle belongs on that one)."""
     normalized = normalize_address(kind, address)
+    if customer.merged_into_id is not None:
+        raise CustomerError(
+            f"{customer} is merged into customer {customer.merged_into_id}; add the handle there."
+        )
     try:
         with transaction.atomic():
             identity, created = Identity.objects.get_or_create(
                 kind=kind,
                 address=normalized,
-                defaults={"customer": customer, "display_name": display_name},
+                defaults={"customer": customer, "display_name": display_name.strip()[:200]},
             )
     except IntegrityError:
         identity, created = Identity.objects.get(kind=kind, address=normalized), False
@@ -70,7 +84,9 @@ def resolve_sender(kind: str, address: str, *, display_name: str = "") -> Resolv
     simultaneous first messages creates the customer; the other one finds it.
     """
     normalized = normalize_address(kind, address)
-    identity = Identity.objects.select_related("customer").filter(kind=kind, address=normalized).first()
+    identity = (
+        Identity.objects.select_related("customer").filter(kind=kind, address=normalized).first()
+    )
     if identity is not None:
         return ResolvedSender(identity.customer, identity, created=False)
     try:
@@ -80,7 +96,10 @@ def resolve_sender(kind: str, address: str, *, display_name: str = "") -> Resolv
                 email=normalized if kind == "email" else "",
             )
             identity = Identity.objects.create(
-                customer=customer, kind=kind, address=normalized, display_name=display_name[:200]
+                customer=customer,
+                kind=kind,
+                address=normalized,
+                display_name=display_name.strip()[:200],
             )
     except IntegrityError:
         identity = Identity.objects.select_related("customer").get(kind=kind, address=normalized)
@@ -117,7 +136,9 @@ def check_merge_customers(source: Customer, target: Customer) -> None:
     if source.merged_into_id is not None:
         raise CustomerError(f"{source} is already merged into customer {source.merged_into_id}.")
     if target.merged_into_id is not None:
-        raise CustomerError(f"{target} is merged into customer {target.merged_into_id}; use that one.")
+        raise CustomerError(
+            f"{target} is merged into customer {target.merged_into_id}; use that one."
+        )
 
 
 def merge_customers(source: Customer, target: Customer, *, actor: User | None) -> CustomerMerge:
@@ -128,7 +149,10 @@ def merge_customers(source: Customer, target: Customer, *, actor: User | None) -
     """
     with transaction.atomic():
         locked = {
-            c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")
+            c.pk: c
+            for c in Customer.objects.select_for_update()
+            .filter(pk__in=[source.pk, target.pk])
+            .order_by("pk")
         }
         source, target = locked[source.pk], locked[target.pk]
         check_merge_customers(source, target)
@@ -155,7 +179,11 @@ def merge_customers(source: Customer, target: Customer, *, actor: User | None) -
             moved={**moved, "_filled_fields": filled, "_added_tags": added_tags},
             merged_by=actor,
         )
-        emit(CustomersMerged(merge_id=merge.pk, source_customer_id=source.pk, target_customer_id=target.pk))
+        emit(
+            CustomersMerged(
+                merge_id=merge.pk, source_customer_id=source.pk, target_customer_id=target.pk
+            )
+        )
     return merge
 
 
@@ -170,15 +198,21 @@ def undo_customer_merge(merge: CustomerMerge, *, actor: User | None) -> Customer
             raise CustomerError("This merge has already been undone.")
         customers = {
             c.pk: c
-            for c in Customer.objects.select_for_update().filter(pk__in=[merge.source_id, merge.target_id]).order_by("pk")
+            for c in Customer.objects.select_for_update()
+            .filter(pk__in=[merge.source_id, merge.target_id])
+            .order_by("pk")
         }
         source, target = customers[merge.source_id], customers[merge.target_id]
-        references = {_reference_key(model, name): (model, name) for model, name in _customer_references()}
+        references = {
+            _reference_key(model, name): (model, name) for model, name in _customer_references()
+        }
         for key, pks in merge.moved.items():
             if key.startswith("_") or key not in references:
                 continue
             model, field_name = references[key]
-            model._default_manager.filter(pk__in=pks, **{field_name: target}).update(**{field_name: source})
+            model._default_manager.filter(pk__in=pks, **{field_name: target}).update(
+                **{field_name: source}
+            )
         for field, previous in merge.moved.get("_filled_fields", {}).items():
             if getattr(target, field) == getattr(source, field):
                 setattr(target, field, previous)
@@ -190,5 +224,162 @@ def undo_customer_merge(merge: CustomerMerge, *, actor: User | None) -> Customer
         merge.undone_at = timezone.now()
         merge.undone_by = actor
         merge.save(update_fields=["undone_at", "undone_by"])
-        emit(CustomerMergeUndone(merge_id=merge.pk, source_customer_id=source.pk, target_customer_id=target.pk))
+        emit(
+            CustomerMergeUndone(
+                merge_id=merge.pk, source_customer_id=source.pk, target_customer_id=target.pk
+            )
+        )
     return merge
+
+
+# --- Editing customers ---------------------------------------------------------------------
+
+
+def register_customer(
+    *,
+    name: str = "",
+    email: str = "",
+    locale: str = "",
+    notes: str = "",
+    tags: list[str] | None = None,
+    identities: Sequence[tuple[str, str]] = (),
+) -> Customer:
+    """``create_customer`` plus handles given as ``(kind, address)``, all or nothing: when one
+    handle is not valid (ValidationError) or belongs to someone else (CustomerError), no
+    customer is left behind."""
+    with transaction.atomic():
+        customer = create_customer(name=name, email=email, locale=locale, notes=notes, tags=tags)
+        for kind, address in identities:
+            add_identity(customer, kind=kind, address=address)
+    return customer
+
+
+def update_customer(
+    customer: Customer,
+    *,
+    name: str | Unset = UNSET,
+    email: str | Unset = UNSET,
+    locale: str | Unset = UNSET,
+    notes: str | Unset = UNSET,
+    tags: list[str] | Unset = UNSET,
+) -> Customer:
+    """Change the given fields. A new email also becomes one of the customer's handles (the
+    old ones stay); CustomerError when it belongs to someone else, and nothing changes."""
+    changes: dict[str, Any] = {
+        "name": name.strip() if isinstance(name, str) else name,
+        "email": email.strip().lower() if isinstance(email, str) else email,
+        "locale": locale,
+        "notes": notes,
+        "tags": list(tags) if isinstance(tags, list) else tags,
+    }
+    changed = [field for field, value in changes.items() if not isinstance(value, Unset)]
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        new_email = "email" in changed and changes["email"] and changes["email"] != customer.email
+        for field in changed:
+            setattr(customer, field, changes[field])
+        customer.full_clean()
+        if changed:
+            customer.save(update_fields=[*changed, "updated_at"])
+        if new_email:
+            add_identity(customer, kind="email", address=customer.email)
+    return customer
+
+
+# --- Orders --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderLineData:
+    title: str
+    unit_price: Decimal
+    total: Decimal
+    quantity: int = 1
+    sku: str = ""
+
+    def key(self) -> tuple[str, str, int, Decimal, Decimal]:
+        return (self.sku, self.title, self.quantity, self.unit_price, self.total)
+
+
+def _line_key(line: OrderLine) -> tuple[str, str, int, Decimal, Decimal]:
+    return (line.sku, line.title, line.quantity, line.unit_price, line.total)
+
+
+def upsert_order(
+    *,
+    store: str,
+    external_id: str,
+    number: str,
+    placed_at: datetime,
+    currency: str,
+    total: Decimal,
+    customer: Customer | None = None,
+    subtotal: Decimal = Decimal(0),
+    shipping_total: Decimal = Decimal(0),
+    tax_total: Decimal = Decimal(0),
+    financial_status: str = Order.FinancialStatus.PENDING,
+    fulfillment_status: str = Order.FulfillmentStatus.UNFULFILLED,
+    tracking: Sequence[dict[str, str]] = (),
+    shipping_address: dict[str, Any] | None = None,
+    lines: Sequence[OrderLineData] = (),
+    raw: dict[str, Any] | None = None,
+) -> tuple[Order, bool]:
+    """Create or update the order the store knows as ``(store, external_id)``; returns it and
+    whether it was created.
+
+    Idempotent: importing the same order twice writes nothing the second time, and the lines
+    are replaced only when they differ, so their ids stay stable across re-imports. An order
+    for a customer merged into another lands on that other customer. ``raw=None`` keeps the
+    stored payload of an existing order.
+    """
+    if customer is not None and customer.merged_into_id is not None:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    fields: dict[str, Any] = {
+        "customer": customer,
+        "number": number.strip(),
+        "placed_at": placed_at,
+        "currency": currency.upper(),
+        "subtotal": subtotal,
+        "shipping_total": shipping_total,
+        "tax_total": tax_total,
+        "total": total,
+        "financial_status": financial_status,
+        "fulfillment_status": fulfillment_status,
+        "tracking": [dict(item) for item in tracking],
+        "shipping_address": dict(shipping_address or {}),
+    }
+    if raw is not None:
+        fields["raw"] = raw
+    with transaction.atomic():
+        candidate = Order(store=store, external_id=external_id, **fields)
+        # Unique (store, external_id) is checked by the constraint below, not here.
+        candidate.full_clean(validate_constraints=False)
+        try:
+            with transaction.atomic():
+                order, created = Order.objects.select_for_update().get_or_create(
+                    store=store, external_id=external_id, defaults=fields
+                )
+        except IntegrityError:
+            order = Order.objects.select_for_update().get(store=store, external_id=external_id)
+            created = False
+        if not created:
+            changed = [name for name, value in fields.items() if getattr(order, name) != value]
+            for name in changed:
+                setattr(order, name, fields[name])
+            if changed:
+                order.save(update_fields=[*changed, "updated_at"])
+        existing = [] if created else list(order.lines.all())
+        if [_line_key(line) for line in existing] != [line.key() for line in lines]:
+            order.lines.all().delete()
+            OrderLine.objects.bulk_create(
+                OrderLine(
+                    order=order,
+                    sku=line.sku,
+                    title=line.title,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    total=line.total,
+                )
+                for line in lines
+            )
+    return order, created

@@ -1,55 +1,87 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from helpdesk.events import AGENTS_GROUP, ticket_group
 
+# Close code for a refused sign-in (4000-4999 are the application's own codes).
+UNAUTHENTICATED_CLOSE_CODE = 4401
+# A browser tab follows the conversations it shows; far more means a leak or abuse, and each
+# group costs the channel layer memory.
+MAX_TICKET_SUBSCRIPTIONS = 50
+ACTIONS = ("subscribe", "unsubscribe")
+
 
 class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
     """Live events for signed-in agents: every inbox change, plus the tickets they open.
 
     The browser sends ``{"subscribe": <ticket id>}`` / ``{"unsubscribe": <ticket id>}`` as it
-    opens and leaves a conversation; the pushes are small and the page fetches what changed.
+    opens and leaves a conversation and gets ``{"subscribed": id}`` / ``{"unsubscribed": id}``
+    back; anything else gets ``{"error": "..."}`` and the connection stays open. Pushes are
+    ``{"event": name, "data": {...ids}}``; the page fetches what changed.
     """
 
     async def connect(self) -> None:
+        self.ticket_groups: set[str] = set()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=4401)
+            await self.close(code=UNAUTHENTICATED_CLOSE_CODE)
             return
-        self.ticket_groups: set[str] = set()
         await self.channel_layer.group_add(AGENTS_GROUP, self.channel_name)
+        self.joined = True
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
-        if not hasattr(self, "ticket_groups"):
+        if not getattr(self, "joined", False):
             return
         for group in [AGENTS_GROUP, *self.ticket_groups]:
             await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        # The base class would raise on invalid JSON and drop the connection; a bad frame from
+        # the browser only earns an error reply.
+        if text_data is None:
+            await self.send_json({"error": "Send JSON text frames."})
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_json({"error": "Send a JSON object."})
+            return
+        await self.receive_json(content, **kwargs)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict):
             await self.send_json({"error": "Send a JSON object."})
             return
-        for action in ("subscribe", "unsubscribe"):
-            ticket_id = content.get(action)
-            if ticket_id is None:
-                continue
-            if not isinstance(ticket_id, int) or isinstance(ticket_id, bool) or ticket_id < 1:
-                await self.send_json({"error": f"{action} takes a ticket id."})
-                return
-            group = ticket_group(ticket_id)
-            if action == "subscribe":
+        actions = [action for action in ACTIONS if action in content]
+        if len(actions) != 1 or len(content) != 1:
+            await self.send_json({"error": "Send exactly one of subscribe or unsubscribe."})
+            return
+        action = actions[0]
+        ticket_id = content[action]
+        if not isinstance(ticket_id, int) or isinstance(ticket_id, bool) or ticket_id < 1:
+            await self.send_json({"error": f"{action} takes a ticket id."})
+            return
+        group = ticket_group(ticket_id)
+        if action == "subscribe":
+            if group not in self.ticket_groups:
+                if len(self.ticket_groups) >= MAX_TICKET_SUBSCRIPTIONS:
+                    await self.send_json(
+                        {"error": f"At most {MAX_TICKET_SUBSCRIPTIONS} tickets at once."}
+                    )
+                    return
                 self.ticket_groups.add(group)
                 await self.channel_layer.group_add(group, self.channel_name)
-            else:
-                self.ticket_groups.discard(group)
-                await self.channel_layer.group_discard(group, self.channel_name)
-            await self.send_json({action + "d": ticket_id})
-            return
-        await self.send_json({"error": "Unknown message; send subscribe or unsubscribe."})
+        elif group in self.ticket_groups:
+            self.ticket_groups.discard(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.send_json({f"{action}d": ticket_id})
 
     async def helpdesk_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"event": message["event"], "data": message["data"]})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import typing
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -26,6 +27,9 @@ AGENTS_GROUP = "agents"
 
 
 def ticket_group(ticket_id: int) -> str:
+    """The group of one open conversation, for events only its viewers need (who is
+    typing, who is looking). Domain events go to ``AGENTS_GROUP`` alone: every agent's
+    inbox needs them, and a socket in both groups would receive each one twice."""
     return f"ticket-{ticket_id}"
 
 
@@ -34,7 +38,13 @@ class Event:
     name: ClassVar[str]
 
     def payload(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """JSON-shaped (tuples become lists), so a consumer sees the same payload whether
+        Celery runs eagerly or through a broker, and the browser gets the same over any
+        channel layer."""
+        return {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in dataclasses.asdict(self).items()
+        }
 
     def groups(self) -> list[str]:
         return [AGENTS_GROUP]
@@ -45,9 +55,6 @@ class TicketCreated(Event):
     name: ClassVar[str] = "ticket.created"
     ticket_id: int
 
-    def groups(self) -> list[str]:
-        return [AGENTS_GROUP, ticket_group(self.ticket_id)]
-
 
 @dataclasses.dataclass(frozen=True)
 class TicketUpdated(Event):
@@ -57,9 +64,6 @@ class TicketUpdated(Event):
     ticket_id: int
     fields: tuple[str, ...]
 
-    def groups(self) -> list[str]:
-        return [AGENTS_GROUP, ticket_group(self.ticket_id)]
-
 
 @dataclasses.dataclass(frozen=True)
 class MessageCreated(Event):
@@ -68,22 +72,12 @@ class MessageCreated(Event):
     message_id: int
     kind: str
 
-    def groups(self) -> list[str]:
-        return [AGENTS_GROUP, ticket_group(self.ticket_id)]
-
 
 @dataclasses.dataclass(frozen=True)
 class TicketsMerged(Event):
     name: ClassVar[str] = "ticket.merged"
     source_ticket_id: int
     target_ticket_id: int
-
-    def groups(self) -> list[str]:
-        return [
-            AGENTS_GROUP,
-            ticket_group(self.source_ticket_id),
-            ticket_group(self.target_ticket_id),
-        ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,12 +109,31 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
+def _check_field(name: str, field: str, value: Any, expected: Any) -> Any:
+    if expected is int:
+        # bool is an int subclass, but True is no ticket id.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"{name}.{field} must be an int, not {value!r}.")
+        return value
+    if expected is str:
+        if not isinstance(value, str):
+            raise TypeError(f"{name}.{field} must be a str, not {value!r}.")
+        return value
+    # tuple[str, ...]: arrives as a list after JSON.
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise TypeError(f"{name}.{field} must be a list of str, not {value!r}.")
+    return tuple(value)
+
+
 def event_from_payload(name: str, payload: dict[str, Any]) -> Event:
-    """Rebuild an event a task received; raises KeyError/TypeError on an unknown shape."""
+    """Rebuild an event a task received; raises KeyError on an unknown event or a missing
+    field, TypeError on a field of the wrong type."""
     cls = EVENT_TYPES[name]
-    fields = {f.name: payload[f.name] for f in dataclasses.fields(cls)}
-    if "fields" in fields:
-        fields["fields"] = tuple(fields["fields"])
+    hints = typing.get_type_hints(cls)
+    fields = {
+        f.name: _check_field(name, f.name, payload[f.name], hints[f.name])
+        for f in dataclasses.fields(cls)
+    }
     return cls(**fields)
 
 
@@ -135,15 +148,25 @@ def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def deliver(event: Event) -> None:
+    """Push, then enqueue. Each step is isolated: the change is committed, so one failing
+    receiver (a realtime outage, a broker hiccup) must not keep it from the others."""
     payload = event.payload()
     _push_to_browsers(event, payload)
     for task_path in settings.EVENT_CONSUMER_TASKS:
-        task: Any = import_string(task_path)
-        task.delay(event.name, payload)
+        try:
+            task: Any = import_string(task_path)
+            task.delay(event.name, payload)
+        except Exception:
+            logger.exception("Could not hand %s to %s", event.name, task_path)
 
 
 def _push_to_browsers(event: Event, payload: dict[str, Any]) -> None:
-    layer = get_channel_layer()
+    try:
+        layer = get_channel_layer()
+    except Exception:
+        # A misconfigured or unreachable layer fails here, before any group_send.
+        logger.exception("No channel layer for %s", event.name)
+        return
     if layer is None:
         return
     send: Callable[..., Any] = async_to_sync(layer.group_send)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import F
@@ -19,8 +21,12 @@ class Team(models.Model):
 
 
 class SwitchboardUserManager(UserManager["User"]):
-    def create_superuser(  # type: ignore[override]
-        self, username: str, email: str | None = None, password: str | None = None, **extra: object
+    def create_superuser(
+        self,
+        username: str,
+        email: str | None = None,
+        password: str | None = None,
+        **extra: Any,
     ) -> User:
         extra.setdefault("role", User.Role.ADMIN)
         return super().create_superuser(username, email, password, **extra)
@@ -52,13 +58,21 @@ class User(AbstractUser):
     )
     time_zone = models.CharField(max_length=64, blank=True)
 
-    objects = SwitchboardUserManager()
+    objects: ClassVar[SwitchboardUserManager] = SwitchboardUserManager()
 
     class Meta:
         ordering = ["username"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The Django admin is the admins' tool; the role is the one switch that grants it.
+        self.is_staff = self.role == self.Role.ADMIN or self.is_superuser
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "role" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_staff"}
+        super().save(*args, **kwargs)
 
     @property
     def name(self) -> str:

@@ -23,7 +23,7 @@ class IsAdmin(BasePermission):
     message = "Only admins can change the help desk's configuration."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return _is_staff_member(request.user) and bool(request.user.is_admin)
+        return _is_staff_member(request.user) and bool(getattr(request.user, "is_admin", False))
 
 
 class IsAdminOrReadOnly(IsAdmin):

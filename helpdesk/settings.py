@@ -7,8 +7,10 @@ channel layer, so ``make run`` needs no other service. Setting ``DATABASE_URL`` 
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +27,35 @@ DEBUG = env_bool("DEBUG", True)
 
 # --- Secrets -------------------------------------------------------------------------------
 
-INSECURE_SECRET_PREFIX = "django-insecure"
+INSECURE_SECRET_PREFIX = "django-insecure"  # noqa: S105 - refused, not used as a key
 
 
 def _development_secret_key() -> str:
     """A key generated once per checkout and kept in an ignored file, so sessions survive
     restarts in development without any key ever being committed."""
     key_file = BASE_DIR / ".secret_key"
-    if key_file.is_file():
-        return key_file.read_text(encoding="utf-8").strip()
-    key = secrets.token_urlsafe(50)
-    key_file.write_text(key, encoding="utf-8")
-    key_file.chmod(0o600)
-    return key
+    try:
+        # O_EXCL: when several processes start at once (pytest-xdist workers, the web server
+        # and a management command) exactly one writes the key and the others read it.
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        descriptor = None
+    if descriptor is not None:
+        key = secrets.token_urlsafe(50)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(key)
+        return key
+    for _attempt in range(100):
+        existing = key_file.read_text(encoding="utf-8").strip()
+        if existing:
+            return existing
+        time.sleep(0.01)  # the winner has created the file but not yet written it
+    raise ImproperlyConfigured(f"{key_file} is empty; delete it to generate a new key.")
+
+
+def _is_weak_secret(key: str) -> bool:
+    """Django's own deploy check (security.W009), enforced so production cannot start."""
+    return len(key) < 50 or len(set(key)) < 5 or key.startswith(INSECURE_SECRET_PREFIX)
 
 
 SECRET_KEY = env_str("SECRET_KEY")
@@ -48,16 +66,14 @@ if not SECRET_KEY:
             'python -c "import secrets; print(secrets.token_urlsafe(50))"'
         )
     SECRET_KEY = _development_secret_key()
-if not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith(INSECURE_SECRET_PREFIX)):
+if not DEBUG and _is_weak_secret(SECRET_KEY):
     raise ImproperlyConfigured(
         "SECRET_KEY is too weak for production: use at least 50 random characters."
     )
 
 # --- Hosts and URLs ------------------------------------------------------------------------
 
-PUBLIC_BASE_URL = env_url(
-    "PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https")
-)
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG:
     if not ALLOWED_HOSTS or "*" in ALLOWED_HOSTS:
@@ -86,6 +102,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "helpdesk",
     "customers",
     "tickets",
@@ -111,7 +128,9 @@ ROOT_URLCONF = "helpdesk.urls"
 WSGI_APPLICATION = "helpdesk.wsgi.application"
 ASGI_APPLICATION = "helpdesk.asgi.application"
 AUTH_USER_MODEL = "helpdesk.User"
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
     {
@@ -134,11 +153,21 @@ DEFAULT_SQLITE_PATH = VAR_DIR / "switchboard.sqlite3"
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}")
 
 
+DATABASE_SCHEMES = ("postgres", "postgresql", "sqlite")
+
+
 def _database(url: str) -> dict[str, Any]:
+    scheme, separator, _rest = url.partition("://")
+    if not separator or scheme.lower() not in DATABASE_SCHEMES:
+        # Only the scheme is echoed: the rest of the URL may hold a password.
+        raise ImproperlyConfigured(
+            "DATABASE_URL must point at PostgreSQL (postgres://user:password@host:5432/name) "
+            f"or SQLite (sqlite:////absolute/path.sqlite3); got a {scheme or 'malformed'} URL."
+        )
     try:
         config: dict[str, Any] = dict(dj_database_url.parse(url))
-    except ValueError as error:
-        raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {error}") from None
+    except ValueError:
+        raise ImproperlyConfigured("DATABASE_URL could not be parsed as a database URL.") from None
     engine = config["ENGINE"]
     if engine == "django.db.backends.sqlite3":
         name = str(config["NAME"])
@@ -153,7 +182,9 @@ def _database(url: str) -> dict[str, Any]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     elif engine == "django.db.backends.postgresql":
-        config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+        # Persistent connections suit gunicorn and Celery processes (compose sets 60); under
+        # ASGI Django must open one per request, so the default stays Django's own 0.
+        config["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
         config["CONN_HEALTH_CHECKS"] = True
     else:
         raise ImproperlyConfigured(
@@ -167,7 +198,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, Celery broker, cache ---------------------------------------------
 
-REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
+REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "switchboard")
 # channels_redis opens one connection per concurrent WebSocket operation; redis-py's default
 # pool of 100 fails at about 100 simultaneous connects.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000, minimum=10)
@@ -178,7 +210,7 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "max_connections": REDIS_MAX_CONNECTIONS}],
-                "prefix": env_str("REDIS_KEY_PREFIX", "switchboard") + ":asgi",
+                "prefix": f"{REDIS_KEY_PREFIX}:asgi",
             },
         }
     }
@@ -186,7 +218,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_str("REDIS_KEY_PREFIX", "switchboard"),
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
         }
     }
 else:
@@ -202,9 +234,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "global_keyprefix": env_str("REDIS_KEY_PREFIX", "switchboard") + ":celery:"
-}
+# Prefixes keep several installations (or CI runs) on one Redis apart.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 
@@ -257,12 +289,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 MAX_ATTACHMENT_BYTES = env_int("MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024, minimum=1024)
 MAX_ATTACHMENTS_PER_MESSAGE = env_int("MAX_ATTACHMENTS_PER_MESSAGE", 20, minimum=1)
 # Request bodies Django holds in memory; attachments beyond it stream to temporary files.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int(
-    "DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1024
-)
-FILE_UPLOAD_MAX_MEMORY_SIZE = env_int(
-    "FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024
-)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 
 # --- Outgoing email ------------------------------------------------------------------------
 
@@ -302,10 +330,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["helpdesk.permissions.IsStaffMember"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
+    # Strict: an unknown query parameter is a 400, never silently ignored.
+    "DEFAULT_FILTER_BACKENDS": ["helpdesk.api.filters.StrictDjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "helpdesk.pagination.DefaultCursorPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -322,6 +348,17 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from the installed package, never from a CDN at run time.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One schema name per choice set that several fields share (drf-spectacular would
+    # otherwise invent hashed names such as Status41aEnum and warn in `check --deploy`).
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelKindEnum": "helpdesk.channel_kinds.ChannelKind",
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "ReplyStatusEnum": "tickets.api.serializers.REPLY_STATUS_CHOICES",
+    },
 }
 
 # --- Security (DEBUG off) ------------------------------------------------------------------
@@ -340,9 +377,15 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SILENCED_SYSTEM_CHECKS = []
     if not SECURE_SSL_REDIRECT:
         # A proxy in front terminates TLS and redirects; Django need not warn about it.
-        SILENCED_SYSTEM_CHECKS = ["security.W008"]
+        SILENCED_SYSTEM_CHECKS.append("security.W008")
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading commits the whole registered domain, not just the help desk's host, to
+        # HTTPS for good; that is the shop owner's decision (SECURE_HSTS_PRELOAD=true), not a
+        # default a help desk should make or nag about.
+        SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # --- Logging -------------------------------------------------------------------------------
 

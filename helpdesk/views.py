@@ -3,8 +3,10 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -28,7 +30,9 @@ def _redis_state() -> str | None:
     import redis
 
     try:
-        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2
+        )
         client.ping()
         client.close()
     except redis.RedisError:
@@ -50,3 +54,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503
     )
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Where agents land after signing in."""
+    return render(request, "helpdesk/home.html")

@@ -102,9 +102,7 @@ def whatsapp_account(support_team: Team) -> ChannelAccount:
 
 
 @pytest.fixture
-def make_ticket(
-    db: None, django_capture_on_commit_callbacks: Any
-) -> Callable[..., Ticket]:
+def make_ticket(db: None, django_capture_on_commit_callbacks: Any) -> Callable[..., Ticket]:
     """A ticket started by a customer email; keyword arguments override the message."""
     counter = {"n": 0}
 

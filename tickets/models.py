@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from customers.models import Customer, Order
 from helpdesk.channel_kinds import ChannelKind
@@ -156,6 +157,14 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            # The last line against a provider delivering one message twice at the same moment.
+            models.UniqueConstraint(
+                fields=["channel_account", "provider_message_id"],
+                condition=models.Q(direction="inbound") & ~models.Q(provider_message_id=""),
+                name="message_unique_inbound_provider_id",
+            )
+        ]
         indexes = [
             models.Index(fields=["ticket", "created_at", "id"], name="message_timeline"),
             models.Index(fields=["delivery_status", "created_at"], name="message_delivery"),
@@ -185,6 +194,9 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:attachment", args=[self.pk, self.name])
 
 
 class TicketActivity(models.Model):

@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import Max, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Case, When
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
@@ -89,7 +90,12 @@ def _lock(ticket: Ticket | int) -> Ticket:
 def _lock_pair(first: Ticket, second: Ticket) -> tuple[Ticket, Ticket]:
     """Lock two tickets in primary-key order, so two merges in opposite directions cannot
     deadlock."""
-    rows = {t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")}
+    rows = {
+        t.pk: t
+        for t in Ticket.objects.select_for_update()
+        .filter(pk__in=[first.pk, second.pk])
+        .order_by("pk")
+    }
     return rows[first.pk], rows[second.pk]
 
 
@@ -119,18 +125,46 @@ def _subject_from(text: str) -> str:
     return first_line[: SUBJECT_FROM_TEXT_LENGTH - 1].rstrip() + "…"
 
 
+def _attachment_name(raw: str, index: int) -> str:
+    """A storage-safe file name. Names from outside can be anything ("..", "???", a path);
+    get_valid_filename refuses some of them with an exception, which must not lose the
+    message they came with."""
+    try:
+        return get_valid_filename(raw)[:200]
+    except SuspiciousFileOperation:
+        return f"attachment-{index + 1}"
+
+
+def _attachment_refusal(
+    item: InboundAttachment | OutboundAttachment, index: int, name: str
+) -> dict[str, Any] | None:
+    if index >= settings.MAX_ATTACHMENTS_PER_MESSAGE:
+        return {"name": name, "reason": "too many attachments"}
+    if len(item.content) > settings.MAX_ATTACHMENT_BYTES:
+        return {"name": name, "reason": "too large", "size": len(item.content)}
+    return None
+
+
+def _refused_attachments(
+    attachments: Sequence[InboundAttachment | OutboundAttachment],
+) -> list[dict[str, Any]]:
+    return [
+        refusal
+        for index, item in enumerate(attachments)
+        if (refusal := _attachment_refusal(item, index, _attachment_name(item.name, index)))
+    ]
+
+
 def _store_attachments(
     message: Message, attachments: Sequence[InboundAttachment | OutboundAttachment]
 ) -> list[dict[str, Any]]:
     """Save what fits the limits; return a description of what was refused and why."""
     refused = []
     for index, item in enumerate(attachments):
-        name = get_valid_filename(item.name or f"attachment-{index + 1}")[:200] or "attachment"
-        if index >= settings.MAX_ATTACHMENTS_PER_MESSAGE:
-            refused.append({"name": name, "reason": "too many attachments"})
-            continue
-        if len(item.content) > settings.MAX_ATTACHMENT_BYTES:
-            refused.append({"name": name, "reason": "too large", "size": len(item.content)})
+        name = _attachment_name(item.name, index)
+        refusal = _attachment_refusal(item, index, name)
+        if refusal is not None:
+            refused.append(refusal)
             continue
         attachment = Attachment(
             message=message,
@@ -191,9 +225,16 @@ def find_continued_ticket(
 ) -> Ticket | None:
     """The ticket this message continues, closed ones included (the caller opens a follow-up
     for those), or None for a new conversation."""
-    if inbound.references:
+    # A blank reference would match every message without a provider id (notes, replies not
+    # sent yet) of every customer.
+    references = [reference for reference in inbound.references if reference]
+    if references:
+        # Provider ids are unique per channel account only (the same contract as the
+        # idempotency check), so a reference never reaches into another account's messages.
         earlier = (
-            Message.objects.filter(provider_message_id__in=inbound.references)
+            Message.objects.filter(
+                provider_message_id__in=references, channel_account=channel_account
+            )
             .select_related("ticket")
             .order_by("-id")
             .first()
@@ -207,28 +248,61 @@ def find_continued_ticket(
     )
     if channel_account is not None:
         tickets = tickets.filter(channel_account=channel_account)
-    return tickets.order_by("-id").first()
+    # An active ticket wins over a newer closed or solved one: the customer is still in that
+    # conversation, and a follow-up ticket would split it.
+    return tickets.order_by(
+        Case(When(status__in=Ticket.ACTIVE_STATUSES, then=0), default=1), "-id"
+    ).first()
 
 
 def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> Message:
     """Thread a customer message: resolve the sender, continue or open the ticket, save the
     message and its attachments. Idempotent on ``provider_message_id``: a repeated delivery
     returns the message saved the first time."""
-    if not (inbound.text.strip() or inbound.html.strip() or inbound.attachments):
+    html = sanitize_html(inbound.html)
+    if not (inbound.text.strip() or html.strip() or inbound.attachments):
         raise TicketError("The message has no text and no attachments.")
-    if inbound.provider_message_id:
-        already = Message.objects.filter(
-            direction=Message.Direction.INBOUND,
-            channel_account=channel_account,
-            provider_message_id=inbound.provider_message_id,
-        ).first()
-        if already is not None:
-            return already
-    sender = resolve_sender(
-        inbound.channel, inbound.sender_address, display_name=inbound.sender_name
-    )
+    if channel_account is not None and channel_account.kind != inbound.channel:
+        raise TicketError(
+            f"A {inbound.channel} message cannot arrive on {channel_account.kind} account "
+            f"{channel_account.slug}."
+        )
+    provider_message_id = inbound.provider_message_id[:255]
+    try:
+        return _thread_inbound(inbound, html, provider_message_id, channel_account)
+    except IntegrityError:
+        # Two workers took the same delivery at once and the unique constraint let only one
+        # through; the loser answers with the winner's message.
+        if provider_message_id:
+            already = Message.objects.filter(
+                direction=Message.Direction.INBOUND,
+                channel_account=channel_account,
+                provider_message_id=provider_message_id,
+            ).first()
+            if already is not None:
+                return already
+        raise
+
+
+def _thread_inbound(
+    inbound: InboundMessage, html: str, provider_message_id: str, channel_account: Any
+) -> Message:
     received_at = inbound.received_at or timezone.now()
     with transaction.atomic():
+        # Checked inside the transaction, so two deliveries of one message queue on the write
+        # lock and the second one finds the first.
+        if provider_message_id:
+            already = Message.objects.filter(
+                direction=Message.Direction.INBOUND,
+                channel_account=channel_account,
+                provider_message_id=provider_message_id,
+            ).first()
+            if already is not None:
+                return already
+        # Inside the transaction too: a message that fails later leaves no customer behind.
+        sender = resolve_sender(
+            inbound.channel, inbound.sender_address, display_name=inbound.sender_name
+        )
         found = find_continued_ticket(inbound, sender.customer, channel_account)
         ticket: Ticket
         if found is None:
@@ -256,8 +330,8 @@ def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> 
             author_customer=sender.customer,
             channel_account=channel_account,
             text=inbound.text,
-            html=sanitize_html(inbound.html),
-            provider_message_id=inbound.provider_message_id[:255],
+            html=html,
+            provider_message_id=provider_message_id,
         )
         refused = _store_attachments(message, inbound.attachments)
         changed = ["last_customer_message_at", "last_message_at"]
@@ -303,6 +377,13 @@ def add_reply(
         raise TicketError("A reply needs text.")
     if status is not None and status not in REPLY_STATUSES:
         raise TicketError(f"A reply cannot set the status to {status!r}.")
+    # Checked before anything is written, so a refused reply leaves no file in storage.
+    refused = _refused_attachments(attachments)
+    if refused:
+        raise TicketError(
+            "Attachment refused: "
+            + ", ".join(f"{item['name']} ({item['reason']})" for item in refused)
+        )
     now = timezone.now()
     with transaction.atomic():
         ticket = _lock(ticket)
@@ -318,12 +399,7 @@ def add_reply(
             delivery_status=Message.DeliveryStatus.QUEUED,
             delivery_updated_at=now,
         )
-        refused = _store_attachments(message, attachments)
-        if refused:
-            raise TicketError(
-                "Attachment refused: "
-                + ", ".join(f"{item['name']} ({item['reason']})" for item in refused)
-            )
+        _store_attachments(message, attachments)
         changed = {"last_agent_message_at", "last_message_at"}
         ticket.last_agent_message_at = now
         ticket.last_message_at = now
@@ -421,7 +497,9 @@ def _apply_status(ticket: Ticket, status: str, actor: User | None, now: datetime
     if status == Status.SOLVED:
         ticket.solved_at = now
         changed.add("solved_at")
-    elif before == Status.SOLVED:
+    elif before == Status.SOLVED and status in Ticket.ACTIVE_STATUSES:
+        # Reopened: no longer solved. Closing a solved ticket keeps its solved_at, which the
+        # resolution-time reports measure.
         ticket.solved_at = None
         changed.add("solved_at")
     if status == Status.CLOSED:
@@ -463,6 +541,10 @@ def change_priority(ticket: Ticket, priority: str, *, actor: User | None) -> Tic
 
 
 def normalize_tag_names(names: Iterable[str]) -> list[str]:
+    """Lower-cased, whitespace-collapsed, blank and duplicate names dropped, in order."""
+    if isinstance(names, str):
+        # A str is an Iterable[str] too; tagging "refund" must not add r, e, f, u, n, d.
+        names = [names]
     cleaned: list[str] = []
     for raw in names:
         name = " ".join(str(raw).split()).lower()
@@ -510,6 +592,8 @@ def untag_ticket(ticket: Ticket, names: Iterable[str], *, actor: User | None) ->
 def link_order(ticket: Ticket, order: Order, *, actor: User | None) -> Ticket:
     with transaction.atomic():
         ticket = _lock(ticket)
+        if ticket.merged_into_id is not None:
+            raise TicketError(f"Ticket #{ticket.number} was merged into another ticket.")
         if ticket.orders.filter(pk=order.pk).exists():
             return ticket
         ticket.orders.add(order)
@@ -544,6 +628,10 @@ def check_merge_tickets(source: Ticket, target: Ticket) -> None:
         raise TicketError(f"Ticket #{target.number} is closed; merge into an active ticket.")
 
 
+def _latest(*moments: datetime | None) -> datetime | None:
+    return max((moment for moment in moments if moment is not None), default=None)
+
+
 def merge_tickets(source: Ticket, target: Ticket, *, actor: User | None) -> Ticket:
     """Move every message of ``source`` into ``target``, with its tags and linked orders,
     and close ``source`` pointing at ``target``. Both keep their own activity history."""
@@ -553,21 +641,23 @@ def merge_tickets(source: Ticket, target: Ticket, *, actor: User | None) -> Tick
         moved = source.messages.update(ticket=target)
         target.tags.add(*source.tags.all())
         target.orders.add(*source.orders.all())
-        latest = target.messages.aggregate(
-            customer=Max("created_at", filter=Q(kind=Message.Kind.CUSTOMER)),
-            agent=Max("created_at", filter=Q(kind=Message.Kind.REPLY)),
-            any=Max("created_at"),
-        )
-        target.last_customer_message_at = latest["customer"]
-        target.last_agent_message_at = latest["agent"]
-        target.last_message_at = latest["any"]
+        # The later of the two tickets' own stamps: they hold the provider's received-at
+        # times, which the messages' created_at do not, and notes never count as messages.
+        for field in ("last_customer_message_at", "last_agent_message_at", "last_message_at"):
+            setattr(target, field, _latest(getattr(source, field), getattr(target, field)))
         if source.first_responded_at and (
-            target.first_responded_at is None or source.first_responded_at < target.first_responded_at
+            target.first_responded_at is None
+            or source.first_responded_at < target.first_responded_at
         ):
             target.first_responded_at = source.first_responded_at
         _save(
             target,
-            ["last_customer_message_at", "last_agent_message_at", "last_message_at", "first_responded_at"],
+            [
+                "last_customer_message_at",
+                "last_agent_message_at",
+                "last_message_at",
+                "first_responded_at",
+            ],
         )
         now = timezone.now()
         before_status = source.status

@@ -1,3 +1,8 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from channels_inbox.api.views import ChannelAccountViewSet
+
+router = SimpleRouter()
+router.register("channel-accounts", ChannelAccountViewSet, basename="channel-account")
+
+urlpatterns = router.urls

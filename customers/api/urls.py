@@ -1,3 +1,10 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from customers.api.views import CustomerMergeViewSet, CustomerViewSet, OrderViewSet
+
+router = SimpleRouter()
+router.register("customers", CustomerViewSet, basename="customer")
+router.register("customer-merges", CustomerMergeViewSet, basename="customer-merge")
+router.register("orders", OrderViewSet, basename="order")
+
+urlpatterns = router.urls

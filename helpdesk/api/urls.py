@@ -1,3 +1,9 @@
-from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from helpdesk.api.views import AgentViewSet, TeamViewSet
+
+router = SimpleRouter()
+router.register("teams", TeamViewSet, basename="team")
+router.register("agents", AgentViewSet, basename="agent")
+
+urlpatterns = router.urls

@@ -1,0 +1,209 @@
+"""The Django admin for connected inboxes and the raw deliveries they receive.
+
+Accounts are created and changed through ``channels_inbox.services``. Credentials are
+write-only: the form never shows the stored secrets, only the names of the keys that are
+set, and a blank "new credentials" field leaves them unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from channels_inbox import services
+from channels_inbox.models import ChannelAccount, InboundEvent
+from helpdesk.admin import HelpdeskAdmin, ReadOnlyAdmin, actor_of, changed_fields, copy_saved_row
+
+# Enough for any provider's payload an admin reads; more would make the page unusable.
+PAYLOAD_DISPLAY_CHARACTERS = 100_000
+ACCOUNT_FIELDS = ("kind", "name", "slug", "address", "default_team", "is_active")
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """Like a password input: what was typed is never sent back to the browser, not even
+    when the form is shown again with an error."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+def parse_credentials(text: str) -> dict[str, str]:
+    """A JSON object of string values, e.g. ``{"access_token": "...", "app_secret": "..."}``.
+    Error messages name a position or a key, never a value: it may be a secret."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise forms.ValidationError(
+            f"Not valid JSON (line {error.lineno}, column {error.colno})."
+        ) from None
+    except RecursionError:
+        raise forms.ValidationError("Not valid credentials: nested too deeply.") from None
+    if not isinstance(value, dict):
+        raise forms.ValidationError('Enter a JSON object, e.g. {"api_token": "..."}.')
+    if not value:
+        raise forms.ValidationError("Enter at least one key, or leave the field blank.")
+    try:
+        return services.clean_credentials(value)
+    except ValidationError as error:
+        raise forms.ValidationError(error.message_dict["credentials"]) from None
+
+
+class ChannelAccountForm(forms.ModelForm):
+    new_credentials = forms.CharField(
+        required=False,
+        strip=True,
+        widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=(
+            'A JSON object of strings, e.g. {"access_token": "…", "app_secret": "…"}. It '
+            "replaces every stored credential. Leave blank to keep the current ones."
+        ),
+    )
+
+    class Meta:
+        model = ChannelAccount
+        # Not "credentials": the stored secrets never reach the form.
+        fields = ACCOUNT_FIELDS
+
+    def clean_new_credentials(self) -> dict[str, str] | None:
+        text = self.cleaned_data.get("new_credentials", "")
+        return parse_credentials(text) if text else None
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        kind, address = self.cleaned_data.get("kind"), self.cleaned_data.get("address")
+        if kind and address:
+            try:
+                self.cleaned_data["address"] = services.normalize_account_address(kind, address)
+            except ValidationError as error:
+                self.add_error(None, error)
+        return self.cleaned_data
+
+
+@admin.register(ChannelAccount)
+class ChannelAccountAdmin(HelpdeskAdmin):
+    form = ChannelAccountForm
+    list_display = ("name", "kind", "slug", "address", "default_team", "is_active")
+    list_select_related = ("default_team",)
+    list_filter = ("kind", "is_active", "default_team")
+    search_fields = ("name", "slug", "address")
+    prepopulated_fields = {"slug": ("name",)}
+    fieldsets = (
+        (None, {"fields": ACCOUNT_FIELDS}),
+        ("Credentials", {"fields": ("stored_credential_keys", "new_credentials")}),
+        ("Record", {"fields": ("webhook_url", "created_at", "updated_at")}),
+    )
+    readonly_fields = ("stored_credential_keys", "webhook_url", "created_at", "updated_at")
+    actions = ("deactivate",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Tickets, messages and stored deliveries point at the account: it is deactivated.
+        return False
+
+    @admin.display(description="Stored credentials")
+    def stored_credential_keys(self, account: ChannelAccount) -> str:
+        # Names only: which secrets are set is useful, their values never leave the server.
+        keys = sorted((account.credentials or {}).keys())
+        return ", ".join(keys) if keys else "None"
+
+    def save_model(
+        self, request: HttpRequest, obj: ChannelAccount, form: Any, change: bool
+    ) -> None:
+        new_credentials = form.cleaned_data.get("new_credentials")
+        if change:
+            changes = changed_fields(form, ACCOUNT_FIELDS)
+            if new_credentials is not None:
+                changes["credentials"] = new_credentials
+            self.call_service(
+                request, services.update_channel_account, obj, actor=actor_of(request), **changes
+            )
+            return
+        created = self.call_service(
+            request,
+            services.create_channel_account,
+            kind=obj.kind,
+            name=obj.name,
+            slug=obj.slug,
+            address=obj.address,
+            credentials=new_credentials or {},
+            default_team=obj.default_team,
+            is_active=obj.is_active,
+            actor=actor_of(request),
+        )
+        if created is not None:
+            copy_saved_row(obj, created)
+
+    @admin.action(description="Deactivate selected accounts", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[ChannelAccount]) -> None:
+        actor = actor_of(request)
+        accounts = list(queryset.filter(is_active=True).order_by("pk"))
+        for account in accounts:
+            services.deactivate_channel_account(account, actor=actor)
+        self.message_user(request, f"Deactivated {len(accounts)} account(s).", messages.SUCCESS)
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(ReadOnlyAdmin):
+    """Deliveries as the provider sent them, kept for debugging and replay; never edited."""
+
+    list_display = (
+        "id",
+        "channel_account",
+        "external_id",
+        "status",
+        "attempts",
+        "received_at",
+        "processed_at",
+    )
+    list_select_related = ("channel_account",)
+    list_filter = ("status", "channel_account__kind", "channel_account", "received_at")
+    # Exact: the unique (channel_account, external_id) index answers it.
+    search_fields = ("external_id__exact",)
+    search_help_text = "The provider's delivery id."
+    show_full_result_count = False
+    fields = (
+        "channel_account",
+        "external_id",
+        "status",
+        "attempts",
+        "error",
+        "received_at",
+        "processed_at",
+        "headers_display",
+        "payload_display",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundEvent]:
+        queryset = super().get_queryset(request)
+        url_name = request.resolver_match.url_name if request.resolver_match else ""
+        if (url_name or "").endswith("_changelist"):
+            # The list never shows the bodies; they can be megabytes of MIME each.
+            queryset = queryset.defer("payload", "headers")
+        return queryset
+
+    @admin.display(description="Headers")
+    def headers_display(self, event: InboundEvent) -> str:
+        return format_html(
+            "<pre>{}</pre>", json.dumps(event.headers, indent=2, sort_keys=True, ensure_ascii=False)
+        )
+
+    @admin.display(description="Payload")
+    def payload_display(self, event: InboundEvent) -> str:
+        payload = event.payload
+        # Form data, MIME or broken JSON is shown as received.
+        with contextlib.suppress(ValueError, RecursionError):
+            payload = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+        if len(payload) > PAYLOAD_DISPLAY_CHARACTERS:
+            payload = payload[:PAYLOAD_DISPLAY_CHARACTERS] + f"\n… ({len(payload):,} characters)"
+        return format_html(
+            '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>',
+            payload,
+        )

@@ -1,0 +1,543 @@
+"""Domain events: emitted by every service, delivered only after commit, to the browsers'
+channel-layer groups and to every consumer task."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import BaseChannelLayer, get_channel_layer
+from django.db import transaction
+
+from customers.models import Customer, CustomerMerge, Order
+from customers.services import merge_customers, undo_customer_merge
+from helpdesk.celery import app as celery_app
+from helpdesk.events import (
+    AGENTS_GROUP,
+    EVENT_TYPES,
+    CustomerMergeUndone,
+    CustomersMerged,
+    Event,
+    MessageCreated,
+    TicketCreated,
+    TicketsMerged,
+    TicketUpdated,
+    emit,
+    event_from_payload,
+    ticket_group,
+)
+from helpdesk.models import Team, User
+from tests.helpdesk import event_tasks
+from tickets.models import Ticket
+from tickets.services import (
+    InboundMessage,
+    add_note,
+    add_reply,
+    assign_team,
+    assign_ticket,
+    change_priority,
+    change_status,
+    link_order,
+    merge_tickets,
+    open_ticket,
+    receive_message,
+    tag_ticket,
+    unassign_ticket,
+    unlink_order,
+    untag_ticket,
+)
+
+pytestmark = pytest.mark.django_db
+
+RECORD = "tests.helpdesk.event_tasks.record_event_task"
+FAIL = "tests.helpdesk.event_tasks.failing_event_task"
+
+Expected = list[tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture
+def consumers(settings: Any) -> Iterator[list[Any]]:
+    """The recording task as the only consumer, run eagerly whatever the broker setting."""
+    settings.EVENT_CONSUMER_TASKS = [RECORD]
+    was_eager = celery_app.conf.get("task_always_eager")
+    celery_app.conf.update(task_always_eager=True)
+    event_tasks.RECEIVED.clear()
+    yield event_tasks.RECEIVED
+    event_tasks.RECEIVED.clear()
+    celery_app.conf.update(task_always_eager=was_eager)
+
+
+@pytest.fixture
+def layer(settings: Any) -> BaseChannelLayer:
+    """A fresh in-memory channel layer, also when the suite runs with Redis."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layer = get_channel_layer()
+    assert channel_layer is not None
+    async_to_sync(channel_layer.flush)()
+    return channel_layer
+
+
+def subscribe(layer: BaseChannelLayer, group: str) -> str:
+    channel: str = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group, channel)
+    return channel
+
+
+def drain(layer: BaseChannelLayer, channel: str) -> list[dict[str, Any]]:
+    """Everything waiting on ``channel``, without blocking once it is empty."""
+
+    async def receive_all() -> list[dict[str, Any]]:
+        received = []
+        while True:
+            try:
+                received.append(await asyncio.wait_for(layer.receive(channel), timeout=0.01))
+            except TimeoutError:
+                return received
+
+    return async_to_sync(receive_all)()
+
+
+def pushed(expected: Expected) -> list[dict[str, Any]]:
+    return [{"type": "helpdesk.event", "event": name, "data": data} for name, data in expected]
+
+
+# --- The world every service case starts from ------------------------------------------------
+
+
+@dataclass
+class World:
+    ticket: Ticket
+    other: Ticket
+    agent: User
+    teammate: User
+    team: Team
+    order: Order
+    customer: Customer
+    other_customer: Customer
+
+
+@pytest.fixture
+def world(
+    make_ticket: Callable[..., Ticket],
+    agent: User,
+    teammate: User,
+    returns_team: Team,
+    consumers: list[Any],
+    layer: BaseChannelLayer,
+) -> World:
+    ticket = make_ticket(sender_address="ana@example.com")
+    other = make_ticket(sender_address="bruno@example.com")
+    order = Order.objects.create(
+        customer=ticket.customer,
+        store="shop",
+        external_id="1001",
+        number="#1001",
+        placed_at=datetime(2025, 1, 1, tzinfo=UTC),
+        currency="EUR",
+        total=Decimal("10.00"),
+    )
+    # The fixtures' own events are not under test.
+    consumers.clear()
+    async_to_sync(layer.flush)()
+    return World(
+        ticket, other, agent, teammate, returns_team, order, ticket.customer, other.customer
+    )
+
+
+def _new_ticket_id() -> int:
+    return Ticket.objects.order_by("-id").values_list("id", flat=True)[0]
+
+
+def when_message_opens_a_ticket(w: World) -> Expected:
+    message = receive_message(
+        InboundMessage(channel="sms", sender_address="+14155550123", text="Hi")
+    )
+    return [
+        ("ticket.created", {"ticket_id": message.ticket_id}),
+        (
+            "message.created",
+            {"ticket_id": message.ticket_id, "message_id": message.pk, "kind": "customer"},
+        ),
+    ]
+
+
+def when_message_reopens_a_ticket(w: World) -> Expected:
+    message = receive_message(
+        InboundMessage(channel="email", sender_address="ana@example.com", text="Again")
+    )
+    return [
+        (
+            "message.created",
+            {"ticket_id": w.ticket.pk, "message_id": message.pk, "kind": "customer"},
+        ),
+        ("ticket.updated", {"ticket_id": w.ticket.pk, "fields": ["status"]}),
+    ]
+
+
+def when_message_follows_up_a_closed_ticket(w: World) -> Expected:
+    message = receive_message(
+        InboundMessage(channel="email", sender_address="ana@example.com", text="Again")
+    )
+    follow_up = message.ticket_id
+    return [
+        ("ticket.created", {"ticket_id": follow_up}),
+        ("message.created", {"ticket_id": follow_up, "message_id": message.pk, "kind": "customer"}),
+    ]
+
+
+def when_ticket_opened(w: World) -> Expected:
+    ticket = open_ticket(customer=w.customer, channel="email", subject="Phone call")
+    return [("ticket.created", {"ticket_id": ticket.pk})]
+
+
+def when_reply(w: World) -> Expected:
+    message = add_reply(w.ticket, author=w.agent, text="On its way")
+    fields = ["assignee", "first_responded_at", "last_agent_message_at", "last_message_at"]
+    return [
+        ("message.created", {"ticket_id": w.ticket.pk, "message_id": message.pk, "kind": "reply"}),
+        ("ticket.updated", {"ticket_id": w.ticket.pk, "fields": [*fields, "status"]}),
+    ]
+
+
+def when_note(w: World) -> Expected:
+    note = add_note(w.ticket, author=w.agent, text="VIP")
+    return [("message.created", {"ticket_id": w.ticket.pk, "message_id": note.pk, "kind": "note"})]
+
+
+def updated(w: World, *fields: str) -> Expected:
+    return [("ticket.updated", {"ticket_id": w.ticket.pk, "fields": list(fields)})]
+
+
+def when_assign(w: World) -> Expected:
+    assign_ticket(w.ticket, w.teammate, actor=w.agent)
+    return updated(w, "assignee")
+
+
+def when_unassign(w: World) -> Expected:
+    unassign_ticket(w.ticket, actor=w.agent)
+    return updated(w, "assignee")
+
+
+def when_team(w: World) -> Expected:
+    assign_team(w.ticket, w.team, actor=w.agent)
+    return updated(w, "team")
+
+
+def when_solved(w: World) -> Expected:
+    change_status(w.ticket, "solved", actor=w.agent)
+    return updated(w, "solved_at", "status")
+
+
+def when_closed(w: World) -> Expected:
+    change_status(w.ticket, "closed", actor=w.agent)
+    return updated(w, "closed_at", "status")
+
+
+def when_priority(w: World) -> Expected:
+    change_priority(w.ticket, "high", actor=w.agent)
+    return updated(w, "priority")
+
+
+def when_tag(w: World) -> Expected:
+    tag_ticket(w.ticket, ["refund"], actor=w.agent)
+    return updated(w, "tags")
+
+
+def when_untag(w: World) -> Expected:
+    untag_ticket(w.ticket, ["refund"], actor=w.agent)
+    return updated(w, "tags")
+
+
+def when_link(w: World) -> Expected:
+    link_order(w.ticket, w.order, actor=w.agent)
+    return updated(w, "orders")
+
+
+def when_unlink(w: World) -> Expected:
+    unlink_order(w.ticket, w.order, actor=w.agent)
+    return updated(w, "orders")
+
+
+def when_merge_tickets(w: World) -> Expected:
+    merge_tickets(w.ticket, w.other, actor=w.agent)
+    return [("ticket.merged", {"source_ticket_id": w.ticket.pk, "target_ticket_id": w.other.pk})]
+
+
+def when_merge_customers(w: World) -> Expected:
+    merge = merge_customers(w.customer, w.other_customer, actor=w.agent)
+    ids = {"source_customer_id": w.customer.pk, "target_customer_id": w.other_customer.pk}
+    return [("customer.merged", {"merge_id": merge.pk, **ids})]
+
+
+def when_undo_customer_merge(w: World) -> Expected:
+    merge = undo_customer_merge(CustomerMerge.objects.get(), actor=w.agent)
+    ids = {"source_customer_id": w.customer.pk, "target_customer_id": w.other_customer.pk}
+    return [("customer.merge_undone", {"merge_id": merge.pk, **ids})]
+
+
+def nothing(w: World) -> None:
+    return None
+
+
+CASES: dict[str, tuple[Callable[[World], Any], Callable[[World], Expected]]] = {
+    "receive-new": (nothing, when_message_opens_a_ticket),
+    "receive-reopens": (
+        lambda w: change_status(w.ticket, "pending", actor=w.agent),
+        when_message_reopens_a_ticket,
+    ),
+    "receive-follow-up": (
+        lambda w: change_status(w.ticket, "closed", actor=w.agent),
+        when_message_follows_up_a_closed_ticket,
+    ),
+    "open_ticket": (nothing, when_ticket_opened),
+    "add_reply": (nothing, when_reply),
+    "add_note": (nothing, when_note),
+    "assign_ticket": (nothing, when_assign),
+    "unassign_ticket": (lambda w: assign_ticket(w.ticket, w.agent, actor=None), when_unassign),
+    "assign_team": (nothing, when_team),
+    "change_status-solved": (nothing, when_solved),
+    "change_status-closed": (nothing, when_closed),
+    "change_priority": (nothing, when_priority),
+    "tag_ticket": (nothing, when_tag),
+    "untag_ticket": (lambda w: tag_ticket(w.ticket, ["refund"], actor=None), when_untag),
+    "link_order": (nothing, when_link),
+    "unlink_order": (lambda w: link_order(w.ticket, w.order, actor=None), when_unlink),
+    "merge_tickets": (nothing, when_merge_tickets),
+    "merge_customers": (nothing, when_merge_customers),
+    "undo_customer_merge": (
+        lambda w: merge_customers(w.customer, w.other_customer, actor=None),
+        when_undo_customer_merge,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_service_events_are_delivered_only_after_commit(
+    case: str,
+    world: World,
+    layer: BaseChannelLayer,
+    consumers: list[Any],
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    """Nothing reaches a browser or a task until the transaction commits; then every event
+    goes to the agents' group once (never again to a ticket's group, so a socket in both
+    sees it once) and to every consumer task, in the order the service emitted them."""
+    given, when = CASES[case]
+    given(world)
+    consumers.clear()
+    agents = subscribe(layer, AGENTS_GROUP)
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        expected = when(world)
+
+    assert consumers == []
+    assert drain(layer, agents) == []
+    ticket_channels = {
+        pk: subscribe(layer, ticket_group(pk)) for pk in Ticket.objects.values_list("id", flat=True)
+    }
+    for callback in callbacks:
+        callback()
+
+    assert consumers == expected
+    assert drain(layer, agents) == pushed(expected)
+    for pk, channel in ticket_channels.items():
+        assert drain(layer, channel) == [], f"ticket-{pk}"
+
+
+def test_every_event_type_is_covered_by_a_service_case(world: World) -> None:
+    """A new event type needs a row in CASES."""
+    names: set[str] = set()
+    for case, (given, when) in CASES.items():
+        with transaction.atomic():
+            given(world)
+            names |= {name for name, _ in when(world)}
+            transaction.set_rollback(True)
+        assert names, case
+
+    assert names == set(EVENT_TYPES)
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_nothing_is_delivered_when_the_transaction_rolls_back(
+    case: str,
+    world: World,
+    layer: BaseChannelLayer,
+    consumers: list[Any],
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    given, when = CASES[case]
+    given(world)
+    consumers.clear()
+    agents = subscribe(layer, AGENTS_GROUP)
+
+    def change_then_fail() -> None:
+        with transaction.atomic():
+            when(world)
+            raise Boom
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(Boom):
+        change_then_fail()
+
+    assert callbacks == []
+    assert consumers == []
+    assert drain(layer, agents) == []
+
+
+# --- Robust delivery -------------------------------------------------------------------------
+
+
+def test_a_failing_channel_layer_push_does_not_stop_the_consumer_tasks(
+    layer: BaseChannelLayer,
+    consumers: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A realtime outage is logged; automation still hears about the change."""
+
+    async def refuse(group: str, message: dict[str, Any]) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(layer, "group_send", refuse)
+
+    with (
+        caplog.at_level(logging.ERROR, logger="helpdesk.events"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        emit(TicketUpdated(ticket_id=7, fields=("status",)))
+
+    assert consumers == [("ticket.updated", {"ticket_id": 7, "fields": ["status"]})]
+    assert [r.getMessage() for r in caplog.records] == [
+        "Could not push ticket.updated to group agents",
+    ]
+
+
+def test_an_unusable_channel_layer_does_not_stop_the_consumer_tasks(
+    settings: Any,
+    consumers: list[Any],
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A layer that cannot even be built (bad backend, bad URL) is logged, not fatal."""
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "no.such.ChannelLayer"}}
+
+    with (
+        caplog.at_level(logging.ERROR, logger="helpdesk.events"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        emit(TicketCreated(ticket_id=3))
+
+    assert consumers == [("ticket.created", {"ticket_id": 3})]
+    assert [r.getMessage() for r in caplog.records] == ["No channel layer for ticket.created"]
+
+
+def test_a_failing_consumer_task_does_not_stop_the_others_or_the_push(
+    settings: Any,
+    layer: BaseChannelLayer,
+    consumers: list[Any],
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each consumer is on its own; a broken one (or a wrong path) is logged."""
+    settings.EVENT_CONSUMER_TASKS = [FAIL, "tests.helpdesk.event_tasks.no_such_task", RECORD]
+    agents = subscribe(layer, AGENTS_GROUP)
+
+    with (
+        caplog.at_level(logging.ERROR, logger="helpdesk.events"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        emit(TicketCreated(ticket_id=1))
+        emit(TicketCreated(ticket_id=2))
+
+    assert consumers == [("ticket.created", {"ticket_id": 1}), ("ticket.created", {"ticket_id": 2})]
+    assert drain(layer, agents) == pushed(consumers)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Could not hand ticket.created to {FAIL}",
+        "Could not hand ticket.created to tests.helpdesk.event_tasks.no_such_task",
+    ] * 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_emit_outside_a_transaction_delivers_at_once(consumers: list[Any]) -> None:
+    """In autocommit there is nothing to wait for."""
+    emit(TicketCreated(ticket_id=5))
+
+    assert consumers == [("ticket.created", {"ticket_id": 5})]
+
+
+# --- Payloads --------------------------------------------------------------------------------
+
+SAMPLES: list[Event] = [
+    TicketCreated(ticket_id=1),
+    TicketUpdated(ticket_id=2, fields=("assignee", "status")),
+    MessageCreated(ticket_id=3, message_id=30, kind="reply"),
+    TicketsMerged(source_ticket_id=4, target_ticket_id=5),
+    CustomersMerged(merge_id=6, source_customer_id=7, target_customer_id=8),
+    CustomerMergeUndone(merge_id=6, source_customer_id=7, target_customer_id=8),
+]
+
+
+def test_every_event_type_has_a_sample() -> None:
+    assert {type(sample) for sample in SAMPLES} == set(EVENT_TYPES.values())
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda event: event.name)
+def test_event_round_trips_through_json(event: Event) -> None:
+    """What a worker receives from the broker rebuilds the very same event."""
+    wire = json.loads(json.dumps({"name": event.name, "payload": event.payload()}))
+
+    assert event_from_payload(wire["name"], wire["payload"]) == event
+
+
+def test_payload_is_json_shaped() -> None:
+    """Lists, not tuples, so eager and brokered consumers see the same thing."""
+    assert TicketUpdated(ticket_id=2, fields=("tags",)).payload() == {
+        "ticket_id": 2,
+        "fields": ["tags"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "error"),
+    [
+        ("ticket.deleted", {"ticket_id": 1}, KeyError),
+        ("ticket.created", {}, KeyError),
+        ("message.created", {"ticket_id": 1, "message_id": 2}, KeyError),
+        ("ticket.created", {"ticket_id": "1"}, TypeError),
+        ("ticket.created", {"ticket_id": True}, TypeError),
+        ("ticket.created", {"ticket_id": None}, TypeError),
+        ("ticket.updated", {"ticket_id": 1, "fields": "status"}, TypeError),
+        ("ticket.updated", {"ticket_id": 1, "fields": [1]}, TypeError),
+        ("message.created", {"ticket_id": 1, "message_id": 2, "kind": 3}, TypeError),
+    ],
+)
+def test_malformed_payloads_are_refused(
+    name: str, payload: dict[str, Any], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        event_from_payload(name, payload)
+
+
+def test_extra_payload_keys_are_ignored() -> None:
+    """A newer sender may add fields; an older receiver still understands the rest."""
+    assert event_from_payload("ticket.created", {"ticket_id": 1, "extra": "x"}) == TicketCreated(
+        ticket_id=1
+    )
+
+
+@pytest.mark.parametrize("event", SAMPLES, ids=lambda event: event.name)
+def test_event_groups(event: Event) -> None:
+    """Every domain event reaches each agent's socket exactly once, through the agents group."""
+    assert event.groups() == [AGENTS_GROUP]

@@ -1,0 +1,75 @@
+"""The Redis channel layer carries one event to every connected agent."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+from helpdesk.consumers import AgentEventsConsumer
+from helpdesk.models import User
+from tests.integration.conftest import needs_redis
+from tickets.models import Ticket
+from tickets.services import change_status
+
+pytestmark = [pytest.mark.integration, needs_redis]
+
+
+def agent_socket(user: User) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(AgentEventsConsumer.as_asgi(), "/ws/agent/")
+    communicator.scope["user"] = user
+    return communicator
+
+
+def test_settings_select_the_redis_channel_layer() -> None:
+    layer = get_channel_layer()
+
+    assert type(layer).__module__ == "channels_redis.core"
+    assert type(layer).__name__ == "RedisChannelLayer"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_receive_one_ticket_event_through_redis(
+    agent: User, teammate: User, ticket: Ticket
+) -> None:
+    async def body() -> None:
+        sockets = [agent_socket(agent), agent_socket(teammate)]
+        for socket in sockets:
+            connected, _ = await socket.connect()
+            assert connected is True
+
+        await sync_to_async(change_status)(ticket, Ticket.Status.PENDING, actor=agent)
+
+        for socket in sockets:
+            assert await socket.receive_json_from(timeout=5) == {
+                "event": "ticket.updated",
+                "data": {"ticket_id": ticket.pk, "fields": ["status"]},
+            }
+            assert await socket.receive_nothing(0.2) is True
+            await socket.disconnect()
+
+    async_to_sync(body)()
+
+
+def test_group_send_reaches_two_channels_and_not_a_third() -> None:
+    layer = get_channel_layer()
+    assert layer is not None
+    message = {"type": "helpdesk.event", "event": "ticket.updated", "data": {"ticket_id": 1}}
+
+    async def body() -> list[dict[str, object]]:
+        members = [await layer.new_channel(), await layer.new_channel()]
+        outsider = await layer.new_channel()
+        for channel in members:
+            await layer.group_add("integration-group", channel)
+        await layer.group_send("integration-group", message)
+        received = [await layer.receive(channel) for channel in members]
+        for channel in members:
+            await layer.group_discard("integration-group", channel)
+        await layer.group_add("integration-other", outsider)
+        await layer.group_send("integration-other", {**message, "event": "other"})
+        received.append(await layer.receive(outsider))
+        await layer.group_discard("integration-other", outsider)
+        return received
+
+    assert async_to_sync(body)() == [message, message, {**message, "event": "other"}]

@@ -1,0 +1,32 @@
+"""A task only the integration tests use. The worker they start imports this module
+(``celery worker --include``), so it stays free of pytest and of anything test-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.core.cache import cache
+from django.db import connection
+
+from tickets.models import Ticket
+
+
+def seen_key(event_name: str, ticket_id: int) -> str:
+    return f"integration:event-seen:{event_name}:{ticket_id}"
+
+
+@shared_task(name="tests.integration.record_ticket_event_task")
+def record_ticket_event_task(event_name: str, payload: dict[str, Any]) -> None:
+    """Subscribed to domain events in EVENT_CONSUMER_TASKS: loads the ticket the event names
+    from the worker's own database connection and leaves what it saw in the shared cache
+    (Redis), where the test process reads it."""
+    ticket_id = payload.get("ticket_id")
+    if not isinstance(ticket_id, int):
+        return
+    ticket = Ticket.objects.filter(pk=ticket_id).values("number", "subject").first()
+    cache.set(
+        seen_key(event_name, ticket_id),
+        {"ticket": ticket, "database": str(connection.settings_dict["NAME"])},
+        timeout=300,
+    )
