@@ -18,15 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from channels_inbox.models import ChannelAccount
+from channels_inbox.services import create_channel_account
 from customers.models import Customer, Identity, Order
 from customers.services import OrderLineData, add_identity, create_customer, upsert_order
-from demo.data import ADMIN, AGENTS, CHANNEL_ACCOUNTS, DEMO_PASSWORD, STORE, TEAMS, StaffData
+from demo.data import ADMIN, AGENTS, CHANNEL_ACCOUNTS, DEMO_PASSWORD, STORE, TEAMS
 from demo.plans import (
     CustomerPlan,
     OrderPlan,
@@ -36,6 +37,7 @@ from demo.plans import (
     plan_tickets,
 )
 from helpdesk.models import Team, User
+from helpdesk.services import create_agent, create_team
 from tickets.models import Message, Ticket, TicketActivity
 from tickets.services import (
     InboundMessage,
@@ -82,9 +84,10 @@ def seed_demo(*, customers: int, tickets: int, log: Log = lambda line: None) -> 
     """Create what is missing of the demo shop; returns how many of each thing it created."""
     started = timezone.now()
     report = SeedReport()
-    teams = _seed_teams(report)
-    users = _seed_staff(teams, report)
-    accounts = _seed_channel_accounts(teams, report)
+    admin = _seed_admin(report)
+    teams = _seed_teams(admin, report)
+    users = _seed_staff(admin, teams, report)
+    accounts = _seed_channel_accounts(admin, teams, report)
     customer_plans = plan_customers(customers, started)
     _seed_customers(customer_plans, report, log)
     ticket_plans = plan_tickets(customer_plans, tickets, started)
@@ -106,77 +109,106 @@ def login_lines() -> list[tuple[str, str, str]]:
 # --- Staff and channels --------------------------------------------------------------------
 
 
-def _seed_teams(report: SeedReport) -> dict[str, Team]:
+def _seed_admin(report: SeedReport) -> User:
+    """The demo admin, the actor of every configuration service call below. Like
+    ``createsuperuser``, the very first admin is bootstrapped directly: the services refuse
+    anyone but an admin."""
+    user = User.objects.filter(username=ADMIN.username).first()
+    if user is not None:
+        report.existing_users.append(ADMIN.username)
+    else:
+        user = User.objects.create_user(
+            ADMIN.username,
+            ADMIN.email,
+            DEMO_PASSWORD,
+            first_name=ADMIN.first_name,
+            last_name=ADMIN.last_name,
+            display_name=ADMIN.display_name,
+            role=User.Role.ADMIN,
+            is_superuser=True,
+            languages=list(ADMIN.languages),
+            capacity=ADMIN.capacity,
+            availability=ADMIN.availability,
+            time_zone=ADMIN.time_zone,
+        )
+        report.add("users")
+    if user.is_admin:
+        return user
+    # "admin" exists but is not an admin (the name was taken by hand): act as any admin.
+    other = User.objects.filter(role=User.Role.ADMIN, is_active=True).order_by("pk").first()
+    if other is None:
+        raise CommandError(
+            f"User {ADMIN.username!r} exists but is not an admin, and there is no other admin."
+        )
+    return other
+
+
+def _seed_teams(actor: User, report: SeedReport) -> dict[str, Team]:
+    existing = {team.slug: team for team in Team.objects.filter(slug__in=[t.slug for t in TEAMS])}
     teams = {}
     for data in TEAMS:
-        team, created = Team.objects.get_or_create(
-            slug=data.slug, defaults={"name": data.name, "description": data.description}
-        )
+        team = existing.get(data.slug)
+        if team is None:
+            team = create_team(
+                name=data.name, slug=data.slug, description=data.description, actor=actor
+            )
+            report.add("teams")
         teams[data.slug] = team
-        report.add("teams", int(created))
     return teams
 
 
-def _seed_staff(teams: dict[str, Team], report: SeedReport) -> dict[str, User]:
+def _seed_staff(actor: User, teams: dict[str, Team], report: SeedReport) -> dict[str, User]:
     existing = {
         user.username: user
-        for user in User.objects.filter(
-            username__in=[ADMIN.username, *(agent.username for agent in AGENTS)]
-        )
+        for user in User.objects.filter(username__in=[agent.username for agent in AGENTS])
     }
-    password_hash = ""
-    users = {}
-    for data in (ADMIN, *AGENTS):
+    users = {ADMIN.username: User.objects.get(username=ADMIN.username)}
+    for data in AGENTS:
         user = existing.get(data.username)
         if user is not None:
             report.existing_users.append(data.username)
         else:
-            # One hash for all demo users: hashing costs a third of a second each.
-            password_hash = password_hash or make_password(DEMO_PASSWORD)
-            user = _create_user(data, teams, password_hash)
+            user = create_agent(
+                username=data.username,
+                email=data.email,
+                password=DEMO_PASSWORD,
+                display_name=data.display_name,
+                first_name=data.first_name,
+                last_name=data.last_name,
+                role=data.role,
+                teams=[teams[slug] for slug in data.teams],
+                capacity=data.capacity,
+                languages=data.languages,
+                availability=data.availability,
+                time_zone=data.time_zone,
+                actor=actor,
+            )
             report.add("users")
         users[data.username] = user
     return users
 
 
-def _create_user(data: StaffData, teams: dict[str, Team], password_hash: str) -> User:
-    is_admin = data.role == User.Role.ADMIN
-    with transaction.atomic():
-        user, _ = User.objects.get_or_create(
-            username=data.username,
-            defaults={
-                "email": data.email,
-                "first_name": data.first_name,
-                "last_name": data.last_name,
-                "display_name": data.display_name,
-                "role": data.role,
-                "is_staff": is_admin,
-                "is_superuser": is_admin,
-                "languages": list(data.languages),
-                "capacity": data.capacity,
-                "availability": data.availability,
-                "time_zone": data.time_zone,
-                "password": password_hash,
-            },
-        )
-        user.teams.add(*(teams[slug] for slug in data.teams))
-    return user
-
-
-def _seed_channel_accounts(teams: dict[str, Team], report: SeedReport) -> dict[str, ChannelAccount]:
+def _seed_channel_accounts(
+    actor: User, teams: dict[str, Team], report: SeedReport
+) -> dict[str, ChannelAccount]:
+    existing = {
+        account.slug: account
+        for account in ChannelAccount.objects.filter(slug__in=[a.slug for a in CHANNEL_ACCOUNTS])
+    }
     accounts = {}
     for data in CHANNEL_ACCOUNTS:
-        account, created = ChannelAccount.objects.get_or_create(
-            slug=data.slug,
-            defaults={
-                "kind": data.kind,
-                "name": data.name,
-                "address": data.address,
-                "default_team": teams[data.default_team],
-            },
-        )
+        account = existing.get(data.slug)
+        if account is None:
+            account = create_channel_account(
+                kind=data.kind,
+                name=data.name,
+                slug=data.slug,
+                address=data.address,
+                default_team=teams[data.default_team],
+                actor=actor,
+            )
+            report.add("channel accounts")
         accounts[data.kind] = account
-        report.add("channel accounts", int(created))
     return accounts
 
 
