@@ -197,7 +197,8 @@ class InboundEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Payload")
     def payload_display(self, event: InboundEvent) -> str:
-        payload = event.payload
+        # Bytes as received; undecodable bytes show as U+FFFD rather than hiding the rest.
+        payload = bytes(event.payload).decode("utf-8", errors="replace")
         # Form data, MIME or broken JSON is shown as received.
         with contextlib.suppress(ValueError, RecursionError):
             payload = json.dumps(json.loads(payload), indent=2, ensure_ascii=False)

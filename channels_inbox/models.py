@@ -57,10 +57,13 @@ class InboundEvent(models.Model):
         ChannelAccount, on_delete=models.PROTECT, related_name="inbound_events"
     )
     external_id = models.CharField(max_length=255, help_text="The provider's id of the delivery.")
-    payload = models.TextField(help_text="The body as received (JSON, form data or MIME).")
+    payload = models.BinaryField(help_text="The body as received: JSON, form data or raw MIME.")
     headers = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The earliest time a worker may (re)claim the event: a lease while one processes it,
+    # the backoff after a failure.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -72,7 +75,9 @@ class InboundEvent(models.Model):
                 fields=["channel_account", "external_id"], name="inbound_event_unique_delivery"
             )
         ]
-        indexes = [models.Index(fields=["status", "received_at"], name="inbound_event_status")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="inbound_event_status")
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel_account_id}:{self.external_id} ({self.status})"

@@ -118,6 +118,19 @@ class Message(models.Model):
         NOTE = "note", "Internal note"
         SYSTEM = "system", "System"
 
+    class ThreadingReason(models.TextChoices):
+        """Why an inbound message landed on its ticket, shown to agents."""
+
+        NEW_CONVERSATION = "new_conversation", "Started a new conversation"
+        REFERENCES = "references", "Threaded by References"
+        TICKET_TOKEN_ADDRESS = "ticket_token_address", "Threaded by ticket token in reply address"
+        TICKET_TOKEN_SUBJECT = "ticket_token_subject", "Threaded by ticket number in subject"
+        SUBJECT_MATCH = "subject_match", "Threaded by same sender and subject"
+        ACTIVE_CONVERSATION = "active_conversation", "Continues the active conversation"
+        FOLLOW_UP = "follow_up", "Follow-up to a closed ticket"
+        SPLIT = "split", "Split from another ticket"
+        MOVED = "moved", "Moved from another ticket"
+
     class DeliveryStatus(models.TextChoices):
         QUEUED = "queued", "Queued"
         SENT = "sent", "Sent"
@@ -148,11 +161,19 @@ class Message(models.Model):
     text = models.TextField(blank=True)
     html = models.TextField(blank=True, help_text="Sanitized before it is stored.")
     provider_message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    threading_reason = models.CharField(max_length=32, choices=ThreadingReason.choices, blank=True)
+    is_automated = models.BooleanField(
+        default=False, help_text="An auto-reply or a bounce: recorded, never answered."
+    )
     delivery_status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, blank=True, help_text="Outbound only."
     )
     delivery_error = models.TextField(blank=True)
     delivery_updated_at = models.DateTimeField(null=True, blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(default=0)
+    # The earliest time a delivery worker may (re)claim a queued message: a lease while one
+    # is sending it, the backoff after a transient failure.
+    next_delivery_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -167,7 +188,7 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["ticket", "created_at", "id"], name="message_timeline"),
-            models.Index(fields=["delivery_status", "created_at"], name="message_delivery"),
+            models.Index(fields=["delivery_status", "next_delivery_at"], name="message_delivery"),
         ]
 
     def __str__(self) -> str:

@@ -30,7 +30,7 @@ def delivery(whatsapp_account: ChannelAccount) -> InboundEvent:
     return InboundEvent.objects.create(
         channel_account=whatsapp_account,
         external_id="wamid.HBgL",
-        payload='{"entry": [{"changes": [{"value": {"text": "<b>Hi</b> there"}}]}]}',
+        payload=b'{"entry": [{"changes": [{"value": {"text": "<b>Hi</b> there"}}]}]}',
         headers={"X-Hub-Signature-256": "sha256=abc"},
     )
 
@@ -264,7 +264,7 @@ def test_delivery_page_shows_a_non_json_payload_as_received(
     staff_client: Client, whatsapp_account: ChannelAccount
 ) -> None:
     event = InboundEvent.objects.create(
-        channel_account=whatsapp_account, external_id="sms-1", payload="Body=Hi&From=%2B1415"
+        channel_account=whatsapp_account, external_id="sms-1", payload=b"Body=Hi&From=%2B1415"
     )
 
     response = staff_client.get(url("inboundevent_change", event.pk))
