@@ -170,33 +170,42 @@ def _next_id(model: type[models.Model]) -> int:
     return int(model._default_manager.aggregate(top=Max("pk"))["top"] or 0) + 1
 
 
-def _check_columns(model: type[models.Model], fields: Sequence[str]) -> None:
-    """Fail loudly when the model gained a required column the fabrication does not fill,
-    instead of a COPY error deep in a long run."""
+def _missing_defaults(model: type[models.Model], fields: Sequence[str]) -> dict[str, Any]:
+    """Values for the required columns the fabrication does not name: the field's default
+    (``""`` for a blank text field), so a column the model gains later does not break the
+    benchmark. A required column without a usable default stops the fill here, instead of
+    as a COPY error deep in a long run."""
+    missing: dict[str, Any] = {}
     for field in model._meta.concrete_fields:
-        if field.primary_key and field.name not in fields:
+        if field.name in fields or field.primary_key or field.null:
             continue
-        required = not field.null and field.db_default is NOT_PROVIDED
-        if required and field.name not in fields:
+        if field.db_default is not NOT_PROVIDED:
+            continue
+        value = field.get_default()
+        if value is None:
             raise RuntimeError(f"bench.fill does not fill {model.__name__}.{field.name}")
+        missing[field.name] = Jsonb(value) if isinstance(value, dict | list) else value
+    return missing
 
 
 def copy_rows(
     model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
     """COPY rows into the model's table; several times faster than bulk_create."""
-    _check_columns(model, fields)
+    defaults = _missing_defaults(model, fields)
     quote = connection.ops.quote_name
     columns = ", ".join(
-        quote(cast("models.Field[Any, Any]", model._meta.get_field(name)).column) for name in fields
+        quote(cast("models.Field[Any, Any]", model._meta.get_field(name)).column)
+        for name in (*fields, *defaults)
     )
+    extra = tuple(defaults.values())
     count = 0
     with (
         connection.cursor() as cursor,
         cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row(row)
+            copy.write_row((*row, *extra))
             count += 1
     return count
 

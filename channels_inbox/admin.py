@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from channels_inbox import services
-from channels_inbox.models import ChannelAccount, InboundEvent
+from channels_inbox.models import ChannelAccount, InboundEvent, MailboxCursor
 from helpdesk.admin import HelpdeskAdmin, ReadOnlyAdmin, actor_of, changed_fields, copy_saved_row
 
 # Enough for any provider's payload an admin reads; more would make the page unusable.
@@ -208,3 +208,29 @@ class InboundEventAdmin(ReadOnlyAdmin):
             '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>',
             payload,
         )
+
+
+@admin.register(MailboxCursor)
+class MailboxCursorAdmin(ReadOnlyAdmin):
+    """How far the IMAP poller has read each mailbox, and the last error it met there."""
+
+    list_display = (
+        "channel_account",
+        "mailbox",
+        "uidvalidity",
+        "last_uid",
+        "last_polled_at",
+        "last_error",
+    )
+    list_select_related = ("channel_account",)
+    list_filter = ("channel_account",)
+    fields = (
+        "channel_account",
+        "mailbox",
+        "uidvalidity",
+        "last_uid",
+        "lease_until",
+        "last_polled_at",
+        "last_error",
+    )
+    readonly_fields = fields

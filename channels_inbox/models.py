@@ -75,9 +75,39 @@ class InboundEvent(models.Model):
                 fields=["channel_account", "external_id"], name="inbound_event_unique_delivery"
             )
         ]
-        indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="inbound_event_status")
-        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="inbound_event_status")]
 
     def __str__(self) -> str:
         return f"{self.channel_account_id}:{self.external_id} ({self.status})"
+
+
+class MailboxCursor(models.Model):
+    """How far the IMAP poller has read one mailbox of an email account.
+
+    UIDs only mean something within one UIDVALIDITY: when the server reports another one,
+    the poller starts again from the first message and the (account, external id) constraint
+    on InboundEvent drops what it already has.
+    """
+
+    channel_account = models.ForeignKey(
+        ChannelAccount, on_delete=models.CASCADE, related_name="mailbox_cursors"
+    )
+    mailbox = models.CharField(max_length=255)
+    uidvalidity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0, help_text="The highest UID stored so far.")
+    # A poller claims the mailbox until then, so a slow poll and the next scheduled one never
+    # read the same mailbox at once.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["channel_account", "mailbox"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel_account", "mailbox"], name="mailbox_cursor_unique_mailbox"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_account_id}:{self.mailbox} (UID {self.last_uid})"

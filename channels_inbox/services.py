@@ -1,4 +1,7 @@
-"""Every write to channel accounts goes through these functions; only admins may call them.
+"""Every write to channel accounts and inbound events goes through these functions.
+
+Account changes are configuration: only admins may make them. Inbound events are written by
+the channels' entry points and the pipeline's tasks.
 
 Credentials are provider secrets. They are checked for shape here (a flat object of strings)
 and never echoed: error messages name a key at most, never a value.
@@ -6,15 +9,20 @@ and never echoed: error messages name a key at most, never a value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
-from channels_inbox.models import ChannelAccount
+from channels_inbox.models import ChannelAccount, InboundEvent
 from customers.identities import normalize_address
 from helpdesk.channel_kinds import PHONE_CHANNELS, ChannelKind
+from helpdesk.events import enqueue_on_commit
 from helpdesk.models import Team, User
 from helpdesk.services import UNSET, Unset, check_admin, insert_unique
 
@@ -132,3 +140,122 @@ def deactivate_channel_account(account: ChannelAccount, *, actor: User) -> Chann
     """Stop taking in and sending through the account. The row stays, so its tickets, messages
     and stored deliveries keep pointing at it; an admin can turn it back on."""
     return update_channel_account(account, actor=actor, is_active=False)
+
+
+# --- Inbound events ------------------------------------------------------------------------
+# The pipeline's rows: stored by an entry point, claimed and finished by
+# channels_inbox.tasks.process_inbound_event_task.
+
+MAX_EXTERNAL_ID_LENGTH = 255
+MAX_EVENT_ERROR_LENGTH = 4000
+
+
+def inbound_event_key(external_id: str) -> str:
+    """The provider's delivery id as stored. Ids longer than the column (some Message-IDs
+    are) keep a readable prefix and end in a digest of the whole id: cutting them would let
+    two different deliveries share a prefix, and the second would be dropped as a repeat."""
+    external_id = external_id.strip()
+    if len(external_id) <= MAX_EXTERNAL_ID_LENGTH:
+        return external_id
+    digest = hashlib.sha256(external_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{external_id[: MAX_EXTERNAL_ID_LENGTH - len(digest) - 1]}~{digest}"
+
+
+def store_inbound_event(
+    account: ChannelAccount,
+    *,
+    external_id: str,
+    payload: bytes,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[InboundEvent, bool]:
+    """Store a provider delivery before anything else happens, and have it processed once
+    the transaction commits. A repeated delivery (same account, same external id) returns
+    the stored event with ``created`` False and enqueues nothing: the caller acknowledges it
+    and drops it. Sync code only; async callers wrap it in ``sync_to_async``.
+
+    Raises ValueError on a blank external id or a payload that is not bytes: entry points
+    derive the id themselves (a Message-ID, a provider event id, a digest of the body)."""
+    # tasks imports this module for the event lifecycle below.
+    from channels_inbox.tasks import process_inbound_event_task
+
+    key = inbound_event_key(external_id)
+    if not key:
+        raise ValueError("An inbound event needs the provider's id of the delivery.")
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise ValueError("An inbound event's payload is the raw bytes received.")
+    clean_headers = {str(name): str(value) for name, value in (headers or {}).items()}
+    with transaction.atomic():
+        event, created = InboundEvent.objects.get_or_create(
+            channel_account=account,
+            external_id=key,
+            defaults={"payload": bytes(payload), "headers": clean_headers},
+        )
+        if created:
+            enqueue_on_commit(process_inbound_event_task, event.pk)
+    return event, created
+
+
+def _event_error(error: str) -> str:
+    error = error.strip() or "Unknown error."
+    if len(error) <= MAX_EVENT_ERROR_LENGTH:
+        return error
+    return error[: MAX_EVENT_ERROR_LENGTH - 1] + "…"
+
+
+def claim_inbound_event(event_id: int, *, until: datetime) -> bool:
+    """Take a pending or failed event for processing until ``until`` (the lease) and count
+    the attempt. False when it is done, another worker holds it, or its backoff has not
+    passed. A worker that dies mid-way leaves the lease to run out; the sweep then hands the
+    event to another."""
+    now = timezone.now()
+    claimed = (
+        InboundEvent.objects.filter(
+            pk=event_id,
+            status__in=[InboundEvent.Status.PENDING, InboundEvent.Status.FAILED],
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(next_attempt_at=until, attempts=F("attempts") + 1)
+    )
+    return claimed == 1
+
+
+def finish_inbound_event(event_id: int, *, ignored_reason: str = "") -> str:
+    """Mark a claimed event processed, or ignored with the adapter's reason; returns the
+    new status. Called in the transaction that saved what the event held, so an event is
+    never marked done without its messages, nor its messages saved twice over a crash."""
+    status = InboundEvent.Status.IGNORED if ignored_reason else InboundEvent.Status.PROCESSED
+    InboundEvent.objects.filter(pk=event_id).update(
+        status=status,
+        error=ignored_reason[:MAX_EVENT_ERROR_LENGTH],
+        next_attempt_at=None,
+        processed_at=timezone.now(),
+    )
+    return status
+
+
+def fail_inbound_event(event_id: int, *, error: str, retry_at: datetime | None) -> None:
+    """Record why processing failed. With ``retry_at`` the sweep tries again from then;
+    without it the event waits for a person (``manage.py reprocess_inbound``)."""
+    InboundEvent.objects.filter(pk=event_id).update(
+        status=InboundEvent.Status.FAILED, error=_event_error(error), next_attempt_at=retry_at
+    )
+
+
+def reset_inbound_events(event_ids: Iterable[int]) -> list[int]:
+    """Make events processable again from scratch, whatever their status, attempts and
+    backoff; returns the ids reset. An event a worker is processing right now (pending
+    under a lease) is left to it."""
+    now = timezone.now()
+    events = InboundEvent.objects.filter(pk__in=list(event_ids)).exclude(
+        status=InboundEvent.Status.PENDING, next_attempt_at__gt=now
+    )
+    with transaction.atomic():
+        ids = list(events.select_for_update().order_by("pk").values_list("pk", flat=True))
+        InboundEvent.objects.filter(pk__in=ids).update(
+            status=InboundEvent.Status.PENDING,
+            attempts=0,
+            error="",
+            next_attempt_at=None,
+            processed_at=None,
+        )
+    return ids

@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from helpdesk.routing import websocket_urlpatterns  # noqa: E402
+from helpdesk.scheduler import start_embedded_scheduler  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -23,3 +24,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Without Redis there is no `celery beat`: this process runs the periodic jobs itself.
+start_embedded_scheduler()

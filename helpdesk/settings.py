@@ -241,7 +241,32 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = "UTC"
 
 # Dotted paths of Celery tasks that receive every domain event after commit (helpdesk.events).
-EVENT_CONSUMER_TASKS: list[str] = []
+EVENT_CONSUMER_TASKS: list[str] = ["channels_inbox.tasks.handle_event_task"]
+
+# Periodic jobs: run by `celery beat` in production and, without Redis, by the in-process
+# scheduler of the ASGI server (helpdesk.scheduler). A schedule is seconds, a timedelta or
+# a celery.schedules.crontab; a new job is one more entry here.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "sweep-inbound-events": {
+        "task": "channels_inbox.sweep_inbound_events_task",
+        "schedule": 60.0,
+    },
+    "sweep-queued-messages": {
+        "task": "channels_inbox.sweep_queued_messages_task",
+        "schedule": 60.0,
+    },
+    "poll-imap": {"task": "channels_inbox.email.poll_imap_task", "schedule": 60.0},
+}
+
+# --- Inbound and outbound pipeline (channels_inbox.tasks) ----------------------------------
+
+# Exponential backoff with jitter: 30 s, 1 min, 2 min, ... up to an hour between attempts.
+PIPELINE_RETRY_BASE_SECONDS = 30
+PIPELINE_RETRY_MAX_DELAY_SECONDS = 3600
+# Then the row is failed for good: up to about an hour of retries for an inbound event (a
+# fix and `manage.py reprocess_inbound` bring it back), about three hours for a reply.
+INBOUND_MAX_ATTEMPTS = 8
+OUTBOUND_MAX_ATTEMPTS = 10
 
 # --- Auth ----------------------------------------------------------------------------------
 

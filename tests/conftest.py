@@ -6,7 +6,7 @@ another team, erin is a deactivated agent; customers are Customer rows, never us
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from channels_inbox.models import ChannelAccount
 from customers.models import Customer
 from customers.services import create_customer
+from helpdesk.celery import app as celery_app
 from helpdesk.models import Team, User
 from tickets.models import Ticket
 from tickets.services import InboundMessage, receive_message
@@ -23,6 +24,20 @@ from tickets.services import InboundMessage, receive_message
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tasks run in the test's own process after commit, even when REDIS_URL is set: a task
+    published to a real broker would outlive its test and its database rows. The
+    integration tests, which start a real worker, opt out by their marker."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    was_eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = was_eager
 
 
 @pytest.fixture

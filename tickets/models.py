@@ -239,8 +239,13 @@ class TicketActivity(models.Model):
         MERGED_INTO = "merged_into", "Merged into another ticket"
         MERGED_FROM = "merged_from", "Merged another ticket in"
         FOLLOW_UP_OPENED = "follow_up_opened", "Follow-up opened"
+        MESSAGE_SPLIT = "message_split", "Split a message into a new ticket"
+        SPLIT_FROM = "split_from", "Opened from a message split off another ticket"
+        MESSAGE_MOVED_OUT = "message_moved_out", "Moved a message to another ticket"
+        MESSAGE_MOVED_IN = "message_moved_in", "Received a message from another ticket"
         ORDER_LINKED = "order_linked", "Linked an order"
         ORDER_UNLINKED = "order_unlinked", "Unlinked an order"
+        DELIVERY_FAILED = "delivery_failed", "A message could not be delivered"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="activities")
     actor = models.ForeignKey(

@@ -8,19 +8,22 @@ only after commit. Callers get back the fresh ticket; the instance they passed i
 from __future__ import annotations
 
 import dataclasses
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import SuspiciousFileOperation
+from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Case, When
+from django.db.models import Case, F, Max, Q, When
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from customers.models import Customer, Order
+from customers.identities import normalize_address
+from customers.models import Customer, Identity, Order
 from customers.services import resolve_sender
 from helpdesk.events import MessageCreated, TicketCreated, TicketsMerged, TicketUpdated, emit
 from helpdesk.models import Sequence as Counter
@@ -54,8 +57,9 @@ class InboundAttachment:
 @dataclasses.dataclass(frozen=True)
 class InboundMessage:
     """A customer message, normalized by its channel adapter. Nothing channel-specific
-    crosses this line: the adapter turns its provider's threading data into ``references``
-    (provider ids of earlier messages in the conversation) and ``starts_conversation``."""
+    crosses this line: the adapter turns its provider's threading data into ``references``,
+    a verified ``ticket_number``, a ``thread_subject`` and ``starts_conversation``, and
+    ``find_continued_ticket`` applies the same rules to every channel."""
 
     channel: str
     sender_address: str
@@ -65,11 +69,25 @@ class InboundMessage:
     html: str = ""
     attachments: tuple[InboundAttachment, ...] = ()
     provider_message_id: str = ""
+    # Provider ids of earlier messages, most telling first: an email adapter puts
+    # In-Reply-To first, then References from the last (the direct parent) to the first.
     references: tuple[str, ...] = ()
-    # True when the channel knows this message begins a new conversation (an email with no
-    # In-Reply-To); otherwise the customer's active ticket on the channel continues.
+    # True when the channel threads by its own data alone: every email (references, ticket
+    # token, subject), so an email that matches none of them opens a new ticket. False for
+    # chat channels, where the customer's active conversation on the account continues.
     starts_conversation: bool = False
     received_at: datetime | None = None
+    # A ticket token. "address": from a signed reply-to address, trusted whoever sends it,
+    # since only someone who received our mail can know it. "subject": a "[#1234]" tag,
+    # which anyone can type, so it only counts for a ticket of the same customer.
+    ticket_number: int | None = None
+    ticket_number_source: str = ""
+    # Reply and forward prefixes stripped, casefolded; compared with the subjects of the
+    # customer's tickets that are not closed and saw a message within ``subject_window``.
+    thread_subject: str = ""
+    subject_window: timedelta | None = None  # None: no subject matching
+    is_automated: bool = False  # an auto-reply, a bounce, list mail
+    automated_reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,45 +238,174 @@ def _final_ticket(ticket: Ticket) -> Ticket:
     return ticket
 
 
-def find_continued_ticket(
-    inbound: InboundMessage, customer: Customer, channel_account: Any
-) -> Ticket | None:
-    """The ticket this message continues, closed ones included (the caller opens a follow-up
-    for those), or None for a new conversation."""
-    # A blank reference would match every message without a provider id (notes, replies not
-    # sent yet) of every customer.
-    references = [reference for reference in inbound.references if reference]
-    if references:
-        # Provider ids are unique per channel account only (the same contract as the
-        # idempotency check), so a reference never reaches into another account's messages.
-        earlier = (
-            Message.objects.filter(
-                provider_message_id__in=references, channel_account=channel_account
+# Reply and forward prefixes mail clients put before a subject, in many languages ("Re:",
+# "AW:", "SV:", "Fwd:", "WG:", "TR:", "RV:", "Odp:", "回复:", ...), with counters ("Re[2]:",
+# "Re^2:", "Re(3):"), and the "[EXT]" tags mail gateways add. Kept in step with the email
+# parser's normalize_subject, so a ticket's subject and an adapter's thread_subject agree.
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fwd?|fw|aw|wg|sv|vs|vl|antw|antwort|r|rif|i|r[ée]f\.?|ref|tr|rv|enc|res|odp|"
+    r"pd|ynt|ilt|doorst|atb|回复|回覆|答复|转发|轉寄|返信|転送)"
+    r"\s*(?:\[\d{1,4}\]|\^\d{1,4}|\(\d{1,4}\))?\s*[:：]|\[(?:ext|external|extern)\])\s*",
+    re.IGNORECASE,
+)
+# Our own ticket tag, wherever a mail client moved it.
+_TICKET_TAG = re.compile(r"\[#\d{1,9}\]")
+MAX_REFERENCES = 50
+MAX_SUBJECT_ROUNDS = 20
+# Subject matching compares in Python; the customer's most recent tickets are enough.
+SUBJECT_CANDIDATES = 50
+
+
+def normalize_thread_subject(subject: str) -> str:
+    """The subject two messages of one thread share: reply and forward prefixes and our
+    ticket tag removed, whitespace collapsed, casefolded. Idempotent, so an adapter's own
+    normalized subject normalizes to itself."""
+    text = subject
+    # Casefolding and NFKC can each uncover something for the other; a few rounds settle it.
+    for _ in range(MAX_SUBJECT_ROUNDS):
+        normalized = _normalize_subject_once(text)
+        if normalized == text:
+            break
+        text = normalized
+    return text
+
+
+def _normalize_subject_once(subject: str) -> str:
+    text = " ".join(_TICKET_TAG.sub(" ", unicodedata.normalize("NFKC", subject)).split())
+    while True:
+        stripped = " ".join(_SUBJECT_PREFIX.sub("", text, count=1).split())
+        if stripped == text:
+            return text.casefold()
+        text = stripped
+
+
+@dataclasses.dataclass(frozen=True)
+class ThreadMatch:
+    ticket: Ticket  # merges already followed; may be closed (the caller decides)
+    reason: str  # a Message.ThreadingReason value
+
+
+def _by_references(inbound: InboundMessage, channel_account: Any) -> ThreadMatch | None:
+    # A blank reference would match every message without a provider id (notes, replies
+    # not sent yet) of every customer.
+    references = list(dict.fromkeys(ref[:255] for ref in inbound.references if ref.strip()))
+    references = references[:MAX_REFERENCES]
+    if not references:
+        return None
+    # Provider ids are unique per channel account only (the same contract as the
+    # idempotency check), so a reference never reaches into another account's messages.
+    # Both directions count: our outbound replies store the Message-ID we generated.
+    earlier = (
+        Message.objects.filter(provider_message_id__in=references, channel_account=channel_account)
+        .select_related("ticket")
+        .order_by("id")
+    )
+    tickets = {message.provider_message_id: message.ticket for message in earlier}
+    for reference in references:
+        if reference in tickets:
+            return ThreadMatch(
+                _final_ticket(tickets[reference]), Message.ThreadingReason.REFERENCES
             )
-            .select_related("ticket")
-            .order_by("-id")
-            .first()
+    return None
+
+
+def _by_ticket_token(inbound: InboundMessage, customer: Customer | None) -> ThreadMatch | None:
+    if inbound.ticket_number is None:
+        return None
+    if inbound.ticket_number_source == "address":
+        reason = Message.ThreadingReason.TICKET_TOKEN_ADDRESS
+    elif inbound.ticket_number_source == "subject":
+        reason = Message.ThreadingReason.TICKET_TOKEN_SUBJECT
+    else:
+        return None
+    tagged = Ticket.objects.filter(number=inbound.ticket_number).first()
+    if tagged is None:
+        return None
+    ticket = _final_ticket(tagged)
+    # Anyone can type "[#1234]" into a subject: it only counts for the customer's own
+    # ticket. The address token is signed, so it counts whoever forwards our mail.
+    if reason == Message.ThreadingReason.TICKET_TOKEN_SUBJECT and (
+        customer is None or customer.pk not in (tagged.customer_id, ticket.customer_id)
+    ):
+        return None
+    return ThreadMatch(ticket, reason)
+
+
+def _by_subject(
+    inbound: InboundMessage, customer: Customer | None, channel_account: Any
+) -> ThreadMatch | None:
+    if customer is None or inbound.subject_window is None:
+        return None
+    wanted = normalize_thread_subject(inbound.thread_subject or inbound.subject)
+    if not wanted:
+        return None
+    cutoff = (inbound.received_at or timezone.now()) - inbound.subject_window
+    candidates = (
+        Ticket.objects.filter(customer=customer, channel=inbound.channel, merged_into__isnull=True)
+        .exclude(status=Status.CLOSED)
+        .filter(
+            Q(last_message_at__gte=cutoff) | Q(last_message_at__isnull=True, created_at__gte=cutoff)
         )
-        if earlier is not None:
-            return _final_ticket(earlier.ticket)
-    if inbound.starts_conversation:
+    )
+    if channel_account is not None:
+        candidates = candidates.filter(channel_account=channel_account)
+    for ticket in candidates.order_by("-last_message_at", "-id")[:SUBJECT_CANDIDATES]:
+        if normalize_thread_subject(ticket.subject) == wanted:
+            return ThreadMatch(ticket, Message.ThreadingReason.SUBJECT_MATCH)
+    return None
+
+
+def _by_active_conversation(
+    inbound: InboundMessage, customer: Customer | None, channel_account: Any, *, active_only: bool
+) -> ThreadMatch | None:
+    if inbound.starts_conversation or customer is None:
         return None
     tickets = Ticket.objects.filter(
         customer=customer, channel=inbound.channel, merged_into__isnull=True
     )
     if channel_account is not None:
         tickets = tickets.filter(channel_account=channel_account)
+    if active_only:
+        tickets = tickets.filter(status__in=Ticket.ACTIVE_STATUSES)
     # An active ticket wins over a newer closed or solved one: the customer is still in that
     # conversation, and a follow-up ticket would split it.
-    return tickets.order_by(
+    ticket = tickets.order_by(
         Case(When(status__in=Ticket.ACTIVE_STATUSES, then=0), default=1), "-id"
     ).first()
+    if ticket is None:
+        return None
+    return ThreadMatch(ticket, Message.ThreadingReason.ACTIVE_CONVERSATION)
 
 
-def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> Message:
-    """Thread a customer message: resolve the sender, continue or open the ticket, save the
-    message and its attachments. Idempotent on ``provider_message_id``: a repeated delivery
-    returns the message saved the first time."""
+def find_continued_ticket(
+    inbound: InboundMessage,
+    customer: Customer | None,
+    channel_account: Any,
+    *,
+    active_conversation_must_be_active: bool = False,
+) -> ThreadMatch | None:
+    """The ticket this message continues and why, or None for a new conversation.
+
+    The rules, first match wins: (1) ``references`` against provider ids of our messages on
+    the same account, inbound and outbound; (2) the ticket token; (3) same customer and
+    normalized subject within ``subject_window``, never a closed ticket; (4) unless the
+    message ``starts_conversation``, the customer's active conversation on the account.
+    Merged tickets are followed to the ticket they were merged into. A closed ticket can
+    come back from (1), (2) and (4): the caller opens a follow-up. ``customer`` is None for
+    a sender we do not know, which only (1) and an address token can match.
+    """
+    return (
+        _by_references(inbound, channel_account)
+        or _by_ticket_token(inbound, customer)
+        or _by_subject(inbound, customer, channel_account)
+        or _by_active_conversation(
+            inbound, customer, channel_account, active_only=active_conversation_must_be_active
+        )
+    )
+
+
+def _checked_inbound(inbound: InboundMessage, channel_account: Any) -> tuple[str, str]:
+    """Refuse what can never be stored; return the sanitized HTML and the provider id."""
     html = sanitize_html(inbound.html)
     if not (inbound.text.strip() or html.strip() or inbound.attachments):
         raise TicketError("The message has no text and no attachments.")
@@ -267,20 +414,34 @@ def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> 
             f"A {inbound.channel} message cannot arrive on {channel_account.kind} account "
             f"{channel_account.slug}."
         )
-    provider_message_id = inbound.provider_message_id[:255]
+    return html, inbound.provider_message_id[:255]
+
+
+def _already_received(channel_account: Any, provider_message_id: str) -> Message | None:
+    if not provider_message_id:
+        return None
+    return Message.objects.filter(
+        direction=Message.Direction.INBOUND,
+        channel_account=channel_account,
+        provider_message_id=provider_message_id,
+    ).first()
+
+
+def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> Message:
+    """Thread a customer message: resolve the sender, continue or open the ticket (see
+    ``find_continued_ticket``; a closed ticket gets a linked follow-up), save the message
+    with its threading reason and its attachments. A pending or solved ticket reopens,
+    unless the message is automated. Idempotent on ``provider_message_id``: a repeated
+    delivery returns the message saved the first time."""
+    html, provider_message_id = _checked_inbound(inbound, channel_account)
     try:
         return _thread_inbound(inbound, html, provider_message_id, channel_account)
     except IntegrityError:
         # Two workers took the same delivery at once and the unique constraint let only one
         # through; the loser answers with the winner's message.
-        if provider_message_id:
-            already = Message.objects.filter(
-                direction=Message.Direction.INBOUND,
-                channel_account=channel_account,
-                provider_message_id=provider_message_id,
-            ).first()
-            if already is not None:
-                return already
+        already = _already_received(channel_account, provider_message_id)
+        if already is not None:
+            return already
         raise
 
 
@@ -291,38 +452,45 @@ def _thread_inbound(
     with transaction.atomic():
         # Checked inside the transaction, so two deliveries of one message queue on the write
         # lock and the second one finds the first.
-        if provider_message_id:
-            already = Message.objects.filter(
-                direction=Message.Direction.INBOUND,
-                channel_account=channel_account,
-                provider_message_id=provider_message_id,
-            ).first()
-            if already is not None:
-                return already
+        already = _already_received(channel_account, provider_message_id)
+        if already is not None:
+            return already
         # Inside the transaction too: a message that fails later leaves no customer behind.
         sender = resolve_sender(
             inbound.channel, inbound.sender_address, display_name=inbound.sender_name
         )
-        found = find_continued_ticket(inbound, sender.customer, channel_account)
+        match = find_continued_ticket(inbound, sender.customer, channel_account)
+        # The status decides under the lock: an agent may close or merge the ticket between
+        # the match and here.
+        found = None if match is None else _lock(match.ticket)
+        if found is not None and found.merged_into_id is not None:
+            found = _lock(_final_ticket(found))
         ticket: Ticket
-        if found is None:
-            ticket = open_ticket(
-                customer=sender.customer,
-                channel=inbound.channel,
-                channel_account=channel_account,
-                subject=inbound.subject or _subject_from(inbound.text),
+        reason: str
+        if match is None or found is None:
+            reason = Message.ThreadingReason.NEW_CONVERSATION
+            ticket = _lock(
+                open_ticket(
+                    customer=sender.customer,
+                    channel=inbound.channel,
+                    channel_account=channel_account,
+                    subject=inbound.subject or _subject_from(inbound.text),
+                )
             )
         elif found.status == Status.CLOSED:
-            ticket = open_ticket(
-                customer=sender.customer,
-                channel=inbound.channel,
-                channel_account=channel_account,
-                subject=inbound.subject or found.subject,
-                follow_up_of=found,
+            reason = Message.ThreadingReason.FOLLOW_UP
+            ticket = _lock(
+                open_ticket(
+                    customer=sender.customer,
+                    channel=inbound.channel,
+                    channel_account=channel_account,
+                    subject=inbound.subject or found.subject,
+                    follow_up_of=found,
+                )
             )
         else:
+            reason = match.reason
             ticket = found
-        ticket = _lock(ticket)
         message = Message.objects.create(
             ticket=ticket,
             direction=Message.Direction.INBOUND,
@@ -332,12 +500,14 @@ def _thread_inbound(
             text=inbound.text,
             html=html,
             provider_message_id=provider_message_id,
+            threading_reason=reason,
+            is_automated=inbound.is_automated,
         )
         refused = _store_attachments(message, inbound.attachments)
         changed = ["last_customer_message_at", "last_message_at"]
         ticket.last_customer_message_at = received_at
         ticket.last_message_at = received_at
-        if ticket.status in (Status.SOLVED, Status.PENDING):
+        if ticket.status in (Status.SOLVED, Status.PENDING) and not inbound.is_automated:
             _record(ticket, Verb.REOPENED, None, before=ticket.status, after=Status.OPEN)
             ticket.status = Status.OPEN
             ticket.solved_at = None
@@ -350,6 +520,87 @@ def _thread_inbound(
         emit(MessageCreated(ticket_id=ticket.pk, message_id=message.pk, kind=message.kind))
         if "status" in changed:
             emit(TicketUpdated(ticket_id=ticket.pk, fields=("status",)))
+    return message
+
+
+def _known_customer(channel: str, address: str) -> Customer | None:
+    """The customer behind an address, without creating one: a mailer daemon or an
+    out-of-office robot must not become a customer."""
+    try:
+        normalized = normalize_address(channel, address)
+    except ValidationError:
+        return None
+    identity = (
+        Identity.objects.select_related("customer").filter(kind=channel, address=normalized).first()
+    )
+    return None if identity is None else identity.customer
+
+
+def record_automated_message(
+    inbound: InboundMessage, *, channel_account: Any = None
+) -> Message | None:
+    """Record an auto-reply or a bounce on the ticket it belongs to, or return None.
+
+    Threaded by the rules of ``find_continued_ticket``, except that (4) only takes a
+    conversation that is still active: with no thread to join it is noise, so it never opens
+    a ticket (nor creates a customer for its sender). The message is stored with
+    ``is_automated`` and its author is the known customer behind the sender, if any. It
+    never changes a status (no reopening; a closed or solved ticket keeps it as it is) and
+    it moves ``last_message_at`` only: the customer did not write, so the customer's
+    waiting time is unchanged. Idempotent on ``provider_message_id`` like
+    ``receive_message``.
+    """
+    html, provider_message_id = _checked_inbound(inbound, channel_account)
+    try:
+        return _record_automated(inbound, html, provider_message_id, channel_account)
+    except IntegrityError:
+        already = _already_received(channel_account, provider_message_id)
+        if already is not None:
+            return already
+        raise
+
+
+def _record_automated(
+    inbound: InboundMessage, html: str, provider_message_id: str, channel_account: Any
+) -> Message | None:
+    received_at = inbound.received_at or timezone.now()
+    with transaction.atomic():
+        already = _already_received(channel_account, provider_message_id)
+        if already is not None:
+            return already
+        customer = _known_customer(inbound.channel, inbound.sender_address)
+        match = find_continued_ticket(
+            inbound, customer, channel_account, active_conversation_must_be_active=True
+        )
+        if match is None:
+            return None
+        ticket = _lock(match.ticket)
+        if ticket.merged_into_id is not None:  # merged between the match and the lock
+            ticket = _lock(_final_ticket(ticket))
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Message.Direction.INBOUND,
+            kind=Message.Kind.CUSTOMER,
+            author_customer=customer,
+            channel_account=channel_account,
+            text=inbound.text,
+            html=html,
+            provider_message_id=provider_message_id,
+            threading_reason=match.reason,
+            is_automated=True,
+        )
+        refused = _store_attachments(message, inbound.attachments)
+        ticket.last_message_at = _latest(ticket.last_message_at, received_at)
+        _save(ticket, ["last_message_at"])
+        activity: dict[str, Any] = {
+            "message_id": message.pk,
+            "automated": True,
+            "automated_reason": inbound.automated_reason[:200],
+        }
+        if refused:
+            activity["attachments_refused"] = refused
+        _record(ticket, Verb.MESSAGE_RECEIVED, None, **activity)
+        emit(MessageCreated(ticket_id=ticket.pk, message_id=message.pk, kind=message.kind))
     return message
 
 
@@ -675,3 +926,282 @@ def merge_tickets(source: Ticket, target: Ticket, *, actor: User | None) -> Tick
         )  # fmt: skip
         emit(TicketsMerged(source_ticket_id=source.pk, target_ticket_id=target.pk))
     return target
+
+
+# --- Splitting and moving messages ------------------------------------------------------------
+
+MOVABLE_KINDS = (Message.Kind.CUSTOMER, Message.Kind.NOTE)
+
+
+def _ticket_ref(ticket: Ticket) -> dict[str, Any]:
+    return {"id": ticket.pk, "number": ticket.number}
+
+
+def _restamp(ticket: Ticket) -> list[str]:
+    """Recompute a locked ticket's message stamps from the messages it holds now; returns the
+    fields to save. After a split or a move the stamps are the messages' own times (the
+    provider's received-at times of the messages that stay are not stored on them)."""
+    customer, agent = Message.Kind.CUSTOMER, Message.Kind.REPLY
+    stamps = Message.objects.filter(ticket=ticket).aggregate(
+        customer=Max("created_at", filter=Q(kind=customer, is_automated=False)),
+        agent=Max("created_at", filter=Q(kind=agent)),
+        any=Max("created_at", filter=Q(kind__in=(customer, agent))),
+    )
+    ticket.last_customer_message_at = stamps["customer"]
+    ticket.last_agent_message_at = stamps["agent"]
+    ticket.last_message_at = stamps["any"]
+    return ["last_customer_message_at", "last_agent_message_at", "last_message_at"]
+
+
+def _reload_message(message: Message, ticket: Ticket) -> Message:
+    """The message again, now that its ticket is locked; refused if it left the ticket
+    meanwhile (another agent moved it)."""
+    fresh = Message.objects.get(pk=message.pk)
+    if fresh.ticket_id != ticket.pk:
+        raise TicketError("The message was moved to another ticket meanwhile; reload the ticket.")
+    return fresh
+
+
+def split_message_to_new_ticket(message: Message, *, actor: User | None) -> Ticket:
+    """Move one customer message, with its attachments, to a new ticket of the same customer,
+    channel and account (and team and priority), threading reason ``split``.
+
+    Only customer messages split: a reply was written for and sent within its ticket, a
+    note belongs to its ticket's discussion (``move_message`` takes notes). The ticket's
+    only message does not split (that is the same ticket under a new number), nor does a
+    message of a closed or merged ticket. Both tickets record the split and get their
+    message stamps recomputed. Returns the new ticket.
+    """
+    with transaction.atomic():
+        source = _lock(message.ticket_id)
+        message = _reload_message(message, source)
+        _check_workable(source)
+        if message.kind != Message.Kind.CUSTOMER:
+            raise TicketError("Only a customer message can be split into a new ticket.")
+        if not Message.objects.filter(ticket=source).exclude(pk=message.pk).exists():
+            raise TicketError(f"The message is ticket #{source.number}'s only message.")
+        ticket = open_ticket(
+            customer=source.customer,
+            channel=source.channel,
+            channel_account=source.channel_account,
+            subject=_subject_from(message.text) or source.subject,
+            priority=source.priority,
+            team=source.team,
+            actor=actor,
+        )
+        ticket = _lock(ticket)
+        Message.objects.filter(pk=message.pk).update(
+            ticket=ticket, threading_reason=Message.ThreadingReason.SPLIT
+        )
+        source_fields = _restamp(source)
+        _save(source, source_fields)
+        ticket_fields = _restamp(ticket)
+        _save(ticket, ticket_fields)
+        _record(
+            source, Verb.MESSAGE_SPLIT, actor, message_id=message.pk, target=_ticket_ref(ticket)
+        )
+        _record(ticket, Verb.SPLIT_FROM, actor, message_id=message.pk, source=_ticket_ref(source))
+        emit(TicketUpdated(ticket_id=source.pk, fields=("messages", *source_fields)))
+        emit(TicketUpdated(ticket_id=ticket.pk, fields=("messages", *ticket_fields)))
+    return ticket
+
+
+def move_message(message: Message, target: Ticket, *, actor: User | None) -> Message:
+    """Move a customer message or a note, with its attachments, to another ticket of the
+    same customer; threading reason ``moved``.
+
+    Replies and system messages stay: a reply was sent within its ticket, and the customer's
+    answers to it thread by its Message-ID. Neither ticket may be closed or merged. Both
+    tickets record the move and get their message stamps recomputed; the source keeps its
+    status even when the move leaves it empty. Returns the moved message.
+    """
+    if target.pk == message.ticket_id:
+        raise TicketError(f"The message is already on ticket #{target.number}.")
+    with transaction.atomic():
+        source, target = _lock_pair(Ticket(pk=message.ticket_id), target)
+        message = _reload_message(message, source)
+        _check_workable(source)
+        _check_workable(target)
+        if message.kind not in MOVABLE_KINDS:
+            raise TicketError("Only customer messages and notes can be moved.")
+        if target.customer_id != source.customer_id:
+            raise TicketError(
+                f"Ticket #{target.number} belongs to another customer; a message only moves "
+                "between tickets of the same customer."
+            )
+        Message.objects.filter(pk=message.pk).update(
+            ticket=target, threading_reason=Message.ThreadingReason.MOVED
+        )
+        source_fields = _restamp(source)
+        _save(source, source_fields)
+        target_fields = _restamp(target)
+        _save(target, target_fields)
+        _record(
+            source, Verb.MESSAGE_MOVED_OUT, actor, message_id=message.pk, target=_ticket_ref(target)
+        )
+        _record(
+            target, Verb.MESSAGE_MOVED_IN, actor, message_id=message.pk, source=_ticket_ref(source)
+        )
+        emit(TicketUpdated(ticket_id=source.pk, fields=("messages", *source_fields)))
+        emit(TicketUpdated(ticket_id=target.pk, fields=("messages", *target_fields)))
+    message.refresh_from_db()
+    return message
+
+
+# --- Delivery ------------------------------------------------------------------------------
+# The outbound pipeline (channels_inbox.tasks) drives these: a queued message is claimed,
+# sent, then marked sent or failed; provider reports move it forward from there.
+
+MAX_DELIVERY_ERROR_LENGTH = 2000
+# Reports arrive out of order ("read" before "delivered"); a status only replaces an earlier
+# one. Failed is not on this ladder: it ends any status but read.
+DELIVERY_PROGRESS = {
+    Message.DeliveryStatus.QUEUED: 0,
+    Message.DeliveryStatus.SENT: 1,
+    Message.DeliveryStatus.DELIVERED: 2,
+    Message.DeliveryStatus.READ: 3,
+}
+FAILABLE_DELIVERY_STATUSES = (
+    Message.DeliveryStatus.QUEUED,
+    Message.DeliveryStatus.SENT,
+    Message.DeliveryStatus.DELIVERED,
+)
+
+
+def _delivery_error(error: str) -> str:
+    error = error.strip() or "Unknown delivery error."
+    if len(error) <= MAX_DELIVERY_ERROR_LENGTH:
+        return error
+    return error[: MAX_DELIVERY_ERROR_LENGTH - 1] + "…"
+
+
+def claim_message_delivery(message_id: int, *, until: datetime) -> bool:
+    """Take a queued outbound message for sending until ``until`` (the lease) and count the
+    attempt. False when it is not queued any more, another worker holds it, or its backoff
+    has not passed: the caller then leaves it alone. If the worker dies while sending, the
+    sweep claims the message again once the lease has passed."""
+    now = timezone.now()
+    claimed = (
+        Message.objects.filter(
+            pk=message_id,
+            direction=Message.Direction.OUTBOUND,
+            delivery_status=Message.DeliveryStatus.QUEUED,
+        )
+        .filter(Q(next_delivery_at__isnull=True) | Q(next_delivery_at__lte=now))
+        .update(next_delivery_at=until, delivery_attempts=F("delivery_attempts") + 1)
+    )
+    return claimed == 1
+
+
+def schedule_delivery_retry(message_id: int, *, error: str, retry_at: datetime) -> bool:
+    """After a transient failure: the message stays queued, says why, and may be claimed
+    again from ``retry_at``. False when it is no longer queued."""
+    updated = Message.objects.filter(
+        pk=message_id, delivery_status=Message.DeliveryStatus.QUEUED
+    ).update(
+        next_delivery_at=retry_at,
+        delivery_error=_delivery_error(error),
+        delivery_updated_at=timezone.now(),
+    )
+    return updated == 1
+
+
+def mark_message_sent(message_id: int, *, provider_message_id: str) -> Message | None:
+    """The provider accepted a queued message; store its id, which threads replies and
+    matches delivery reports. None when the message was not queued (nothing changes)."""
+    updated = Message.objects.filter(
+        pk=message_id, delivery_status=Message.DeliveryStatus.QUEUED
+    ).update(
+        delivery_status=Message.DeliveryStatus.SENT,
+        provider_message_id=provider_message_id[:255],
+        delivery_error="",
+        delivery_updated_at=timezone.now(),
+        next_delivery_at=None,
+    )
+    return Message.objects.get(pk=message_id) if updated else None
+
+
+def _fail_delivery(message_id: int, error: str, occurred_at: datetime | None) -> Message | None:
+    """Mark an outbound message failed and record it on its ticket; the caller holds a
+    transaction. None when the message is gone or its status cannot fail any more."""
+    ticket_id = Message.objects.filter(pk=message_id).values_list("ticket_id", flat=True).first()
+    if ticket_id is None:
+        return None
+    # Ticket first, then the message: the order every other service locks in.
+    ticket = _lock(ticket_id)
+    message = Message.objects.select_for_update().filter(pk=message_id).first()
+    if (
+        message is None
+        or message.direction != Message.Direction.OUTBOUND
+        or message.delivery_status not in FAILABLE_DELIVERY_STATUSES
+    ):
+        return None
+    error = _delivery_error(error)
+    message.delivery_status = Message.DeliveryStatus.FAILED
+    message.delivery_error = error
+    message.delivery_updated_at = occurred_at or timezone.now()
+    message.next_delivery_at = None
+    message.save(
+        update_fields=[
+            "delivery_status",
+            "delivery_error",
+            "delivery_updated_at",
+            "next_delivery_at",
+        ]
+    )
+    _record(ticket, Verb.DELIVERY_FAILED, None, message_id=message.pk, error=error)
+    _save(ticket, [])
+    return message
+
+
+def mark_message_failed(message_id: int, *, error: str) -> Message | None:
+    """Sending failed for good: the message says why and the ticket's timeline shows it.
+    None when the message is not queued, sent or delivered (nothing changes)."""
+    with transaction.atomic():
+        return _fail_delivery(message_id, error, None)
+
+
+def apply_status_update(
+    channel_account: Any,
+    *,
+    provider_message_id: str,
+    status: str,
+    error: str = "",
+    occurred_at: datetime | None = None,
+) -> Message | None:
+    """Apply a provider's report about one of our outbound messages on ``channel_account``.
+
+    Statuses only move forward (queued → sent → delivered → read), so a late "delivered"
+    never undoes "read"; "failed" ends any status but read and is recorded on the ticket.
+    Returns the message as it now is, or None when no outbound message of the account has
+    that provider id (a report about a message sent from elsewhere)."""
+    if status not in Message.DeliveryStatus.values:
+        raise TicketError(f"Unknown delivery status {status!r}.")
+    if not provider_message_id:
+        return None
+    found = (
+        Message.objects.filter(
+            channel_account=channel_account,
+            direction=Message.Direction.OUTBOUND,
+            provider_message_id=provider_message_id[:255],
+        )
+        .order_by("-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is None:
+        return None
+    if status == Message.DeliveryStatus.FAILED:
+        with transaction.atomic():
+            _fail_delivery(
+                found, error or "The provider reported the message as failed.", occurred_at
+            )
+    else:
+        rank = DELIVERY_PROGRESS[Message.DeliveryStatus(status)]
+        earlier = [value for value, place in DELIVERY_PROGRESS.items() if place < rank]
+        Message.objects.filter(pk=found, delivery_status__in=earlier).update(
+            delivery_status=status,
+            delivery_updated_at=occurred_at or timezone.now(),
+            next_delivery_at=None,
+        )
+    return Message.objects.get(pk=found)

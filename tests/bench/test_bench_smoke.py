@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from bench.fill import fill, vacuum_analyze
+from bench.fill import _missing_defaults, fill, vacuum_analyze
 from bench.ticket_list import (
     BASELINE_PATH,
     TICKET_LIST_PATH,
@@ -22,6 +22,7 @@ from bench.ticket_list import (
     format_table,
     measure,
 )
+from tickets.models import Tag
 
 BASELINE = Case("minimal endpoint (one row)", BASELINE_PATH, baseline=True)
 LIST = Case("tickets, default first page", TICKET_LIST_PATH)
@@ -78,6 +79,17 @@ def test_a_failed_request_is_an_error_not_a_figure() -> None:
     table = format_table([_result(BASELINE, [2.0]), error])
     assert "tickets, default first page: HTTP 404: Not found" in table
     assert "ERROR" in table
+
+
+def test_fill_gives_unnamed_columns_their_defaults() -> None:
+    """A column the fill does not name is written with the field's default."""
+    assert _missing_defaults(Tag, ("name", "created_at")) == {"color": ""}
+
+
+def test_fill_refuses_a_required_column_without_default() -> None:
+    """A required column with no default stops the fill before any COPY."""
+    with pytest.raises(RuntimeError, match=r"^bench.fill does not fill Tag.created_at$"):
+        _missing_defaults(Tag, ("name",))
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from tests.helpdesk.environment import (
 
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text("utf-8"))
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-APP_SERVICES = ("migrate", "web", "realtime", "worker", "beat")
+APP_SERVICES = ("migrate", "web", "realtime", "worker", "beat", "ingress")
 # Read by the process servers themselves (gunicorn and uvicorn: number of processes).
 SERVER_VARIABLES = {"WEB_CONCURRENCY"}
 # Only meaningful on a developer's checkout or in the test suite.

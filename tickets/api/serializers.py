@@ -211,6 +211,23 @@ class TicketMergeSerializer(StrictSerializer):
         return target
 
 
+class MessageSplitSerializer(StrictSerializer):
+    """No fields: the message in the URL goes to a new ticket."""
+
+
+class MessageMoveSerializer(StrictSerializer):
+    ticket = serializers.PrimaryKeyRelatedField(
+        queryset=Ticket.objects.all(),
+        error_messages=_does_not_exist("ticket"),
+        help_text="The ticket of the same customer that receives the message.",
+    )
+
+    def validate_ticket(self, target: Ticket) -> Ticket:
+        if target.pk == self.context["ticket"].pk:
+            raise serializers.ValidationError("The message is already on this ticket.")
+        return target
+
+
 class TicketOrderLinkSerializer(StrictSerializer):
     order = serializers.PrimaryKeyRelatedField(
         queryset=Order.objects.all(), error_messages=_does_not_exist("order")
@@ -243,6 +260,11 @@ class MessageAuthorSerializer(serializers.Serializer):
 class MessageSerializer(serializers.ModelSerializer):
     author = serializers.SerializerMethodField()
     attachments = AttachmentSerializer(many=True, read_only=True)
+    threading_reason_label = serializers.CharField(
+        source="get_threading_reason_display",
+        read_only=True,
+        help_text='Why the message landed on this ticket, for agents: "Threaded by References".',
+    )
 
     class Meta:
         model = Message
@@ -258,6 +280,9 @@ class MessageSerializer(serializers.ModelSerializer):
             "delivery_status",
             "delivery_error",
             "delivery_updated_at",
+            "threading_reason",
+            "threading_reason_label",
+            "is_automated",
             "attachments",
             "created_at",
         ]

@@ -41,7 +41,9 @@ from tickets import services
 from tickets.api.filters import TicketFilter
 from tickets.api.pagination import TicketPagination, TimelinePagination
 from tickets.api.serializers import (
+    MessageMoveSerializer,
     MessageSerializer,
+    MessageSplitSerializer,
     NoteSerializer,
     ReplySerializer,
     TicketActivitySerializer,
@@ -101,10 +103,14 @@ class TicketViewSet(
         ticket = ticket_list_queryset().get(pk=ticket_id)
         return Response(TicketSerializer(ticket, context=self.get_serializer_context()).data, code)
 
-    def _message_response(self, message: Message) -> Response:
+    def _message_response(self, message: Message, code: int = status.HTTP_201_CREATED) -> Response:
         message = ticket_messages_queryset(message.ticket_id).get(pk=message.pk)
         data = MessageSerializer(message, context=self.get_serializer_context()).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        return Response(data, status=code)
+
+    def _message(self, ticket: Ticket) -> Message:
+        """The message named in the URL; 404 unless it is on the ticket named there."""
+        return get_object_or_404(Message, pk=self.kwargs["message_id"], ticket=ticket)
 
     @staticmethod
     def _validated(serializer_class: type[Any], data: Any, **context: Any) -> dict[str, Any]:
@@ -295,6 +301,53 @@ class TicketViewSet(
             ticket, author=self.agent, text=data.get("text", ""), html=data.get("html", "")
         )
         return self._message_response(message)
+
+    @extend_schema(
+        summary="Split a customer message into a new ticket",
+        description="Moves the message and its attachments to a new ticket of the same "
+        "customer, channel and account. Returns the new ticket. Replies, notes and a ticket's "
+        "only message do not split (409).",
+        parameters=[OpenApiParameter("message_id", int, OpenApiParameter.PATH)],
+        request=None,
+        responses={201: TicketSerializer, 409: CONFLICT},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"messages/(?P<message_id>[0-9]+)/split",
+        url_name="message-split",
+    )
+    def split_message(
+        self, request: Request, pk: str | None = None, message_id: str | None = None
+    ) -> Response:
+        ticket = self._ticket()
+        message = self._message(ticket)
+        self._validated(MessageSplitSerializer, request.data)
+        new_ticket = services.split_message_to_new_ticket(message, actor=self.agent)
+        return self._ticket_response(new_ticket.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Move a message to another ticket of the same customer",
+        description="Customer messages and notes move, with their attachments; replies do "
+        "not (409). Returns the moved message.",
+        parameters=[OpenApiParameter("message_id", int, OpenApiParameter.PATH)],
+        request=MessageMoveSerializer,
+        responses={200: MessageSerializer, 409: CONFLICT},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"messages/(?P<message_id>[0-9]+)/move",
+        url_name="message-move",
+    )
+    def move_message(
+        self, request: Request, pk: str | None = None, message_id: str | None = None
+    ) -> Response:
+        ticket = self._ticket()
+        message = self._message(ticket)
+        data = self._validated(MessageMoveSerializer, request.data, ticket=ticket)
+        moved = services.move_message(message, data["ticket"], actor=self.agent)
+        return self._message_response(moved, status.HTTP_200_OK)
 
     @extend_schema(
         summary="List a ticket's activities (the audit trail), oldest first",

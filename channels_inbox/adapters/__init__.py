@@ -1,0 +1,64 @@
+"""The registry of channel adapters: a new channel is one module and one row here."""
+
+from __future__ import annotations
+
+import threading
+
+from django.utils.module_loading import import_string
+
+from channels_inbox.adapters.base import (
+    ChannelAdapter,
+    ChannelError,
+    OutboundMessage,
+    ParseResult,
+    SendResult,
+    StatusUpdate,
+)
+
+__all__ = [
+    "ADAPTER_PATHS",
+    "ChannelAdapter",
+    "ChannelError",
+    "OutboundMessage",
+    "ParseResult",
+    "SendResult",
+    "StatusUpdate",
+    "get_adapter",
+]
+
+# Channel kind -> dotted path of its ChannelAdapter subclass.
+ADAPTER_PATHS: dict[str, str] = {
+    "email": "channels_inbox.email.adapter.EmailAdapter",
+}
+
+# Keyed by path rather than kind, so pointing a kind at another class (a test does) is
+# picked up at once instead of returning the instance cached for the old one.
+_instances: dict[str, ChannelAdapter] = {}
+_lock = threading.Lock()
+
+
+def get_adapter(kind: str) -> ChannelAdapter:
+    """The adapter of ``kind``, imported on first use. ChannelError(permanent=True) when no
+    adapter handles ``kind`` or its module cannot be imported: an event or a message of that
+    kind cannot be handled until a deploy fixes it (then ``reprocess_inbound``)."""
+    path = ADAPTER_PATHS.get(kind)
+    if path is None:
+        raise ChannelError(f"No channel adapter handles {kind!r}.", permanent=True)
+    adapter = _instances.get(path)
+    if adapter is not None:
+        return adapter
+    with _lock:
+        adapter = _instances.get(path)
+        if adapter is None:
+            try:
+                adapter_class = import_string(path)
+            except ImportError as error:
+                raise ChannelError(
+                    f"The {kind} channel adapter {path} cannot be imported: {error}",
+                    permanent=True,
+                ) from error
+            if not (isinstance(adapter_class, type) and issubclass(adapter_class, ChannelAdapter)):
+                raise ChannelError(f"{path} is not a ChannelAdapter.", permanent=True)
+            adapter = adapter_class()
+            _instances[path] = adapter
+    return adapter

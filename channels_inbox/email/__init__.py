@@ -1,0 +1,1 @@
+"""The email channel: MIME parsing, the adapter, SMTP ingress and IMAP polling."""

@@ -1,0 +1,261 @@
+"""The inbound and outbound pipeline's Celery tasks.
+
+The rows are the source of truth, not the broker: an ``InboundEvent`` or a queued ``Message``
+carries its own attempts, error and the earliest time it may be tried again
+(``next_attempt_at`` / ``next_delivery_at``: a lease while a worker holds it, the backoff
+after a failure). Each task claims its row with a conditional UPDATE, so running it twice or
+on several workers at once does the work once; the sweeps re-enqueue whatever a lost broker
+message, a dead worker or a Redis outage left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from channels_inbox import services
+from channels_inbox.adapters import ChannelError, ParseResult, get_adapter
+from channels_inbox.models import ChannelAccount, InboundEvent
+from channels_inbox.pipeline import RecipientMissingError, build_outbound_message, retry_delay
+from helpdesk.events import MessageCreated, event_from_payload
+from tickets.models import Message
+from tickets.services import (
+    TicketError,
+    apply_status_update,
+    claim_message_delivery,
+    mark_message_failed,
+    mark_message_sent,
+    receive_message,
+    record_automated_message,
+    schedule_delivery_retry,
+)
+
+logger = logging.getLogger(__name__)
+
+# Longer than any adapter's network timeout, so a lease never runs out under a live worker
+# (which would let a second one send the same message).
+INBOUND_LEASE = timedelta(minutes=5)
+DELIVERY_LEASE = timedelta(minutes=5)
+# A new row's own task is normally on its way; the sweep leaves it that long before
+# assuming the enqueue was lost. Longer would delay recovery after a Redis outage; shorter
+# would re-enqueue a backlog that workers simply have not reached yet (harmless, as the
+# claim lets one run through, but wasted broker traffic).
+SWEEP_GRACE = timedelta(minutes=2)
+SWEEP_BATCH = 500
+# Message kinds an agent, a macro or a rule sends to the customer.
+OUTBOUND_KINDS = frozenset({Message.Kind.REPLY})
+
+
+def _enqueue_later(task: Any, item_id: int, delay: float) -> None:
+    """Hand the retry to the broker for ``delay`` seconds from now. Eager Celery would run it
+    at once, before its backoff has passed; there the embedded scheduler's sweep picks the
+    row up when it is due. A broker that cannot take it is no loss for the same reason."""
+    if task.app.conf.task_always_eager:
+        return
+    try:
+        task.apply_async(args=(item_id,), countdown=delay)
+    except Exception:
+        logger.warning("Could not schedule %s(%s); the sweep will", task.name, item_id)
+
+
+# --- Inbound -------------------------------------------------------------------------------
+
+
+def _save_parsed(account: ChannelAccount, result: ParseResult) -> None:
+    for inbound in result.messages:
+        if inbound.is_automated:
+            # Auto-replies and bounces are recorded on their ticket, never open or reopen one.
+            record_automated_message(inbound, channel_account=account)
+        else:
+            receive_message(inbound, channel_account=account)
+    for update in result.statuses:
+        apply_status_update(
+            account,
+            provider_message_id=update.provider_message_id,
+            status=update.status,
+            error=update.error,
+            occurred_at=update.occurred_at,
+        )
+
+
+def _inbound_failed(
+    event: InboundEvent, error: str, *, permanent: bool, retry_after: float | None
+) -> str:
+    max_attempts = settings.INBOUND_MAX_ATTEMPTS
+    if permanent:
+        services.fail_inbound_event(event.pk, error=error, retry_at=None)
+    elif event.attempts >= max_attempts:
+        services.fail_inbound_event(
+            event.pk, error=f"Gave up after {event.attempts} attempts: {error}", retry_at=None
+        )
+    else:
+        delay = retry_delay(event.attempts, retry_after=retry_after)
+        services.fail_inbound_event(
+            event.pk, error=error, retry_at=timezone.now() + timedelta(seconds=delay)
+        )
+        _enqueue_later(process_inbound_event_task, event.pk, delay)
+    return InboundEvent.Status.FAILED
+
+
+@shared_task(name="channels_inbox.process_inbound_event_task")
+def process_inbound_event_task(event_id: int) -> str:
+    """Parse a stored event and thread what it holds; returns the event's status, or
+    "skipped" when there was nothing to claim (done, held by another worker, backing off).
+
+    A permanent ChannelError or a message the tickets refuse (TicketError) fails the event
+    for good; a transient ChannelError and an unexpected exception (a deadlock, a full disk,
+    a bug the next deploy fixes) are retried with backoff up to INBOUND_MAX_ATTEMPTS."""
+    if not services.claim_inbound_event(event_id, until=timezone.now() + INBOUND_LEASE):
+        return "skipped"
+    event = InboundEvent.objects.select_related("channel_account").get(pk=event_id)
+    account = event.channel_account
+    try:
+        result = get_adapter(account.kind).parse(account, event)
+        with transaction.atomic():
+            _save_parsed(account, result)
+            ignored = "" if result.messages or result.statuses else result.ignored_reason
+            return services.finish_inbound_event(event_id, ignored_reason=ignored)
+    except ChannelError as error:
+        return _inbound_failed(
+            event, str(error), permanent=error.permanent, retry_after=error.retry_after
+        )
+    except TicketError as error:
+        return _inbound_failed(event, str(error), permanent=True, retry_after=None)
+    except Exception as error:
+        logger.exception("Processing inbound event %s failed", event_id)
+        return _inbound_failed(
+            event, f"{type(error).__name__}: {error}", permanent=False, retry_after=None
+        )
+
+
+# --- Outbound ------------------------------------------------------------------------------
+
+
+def _delivery_failed(
+    message: Message, error: str, *, permanent: bool, retry_after: float | None
+) -> str:
+    max_attempts = settings.OUTBOUND_MAX_ATTEMPTS
+    if permanent:
+        mark_message_failed(message.pk, error=error)
+        return Message.DeliveryStatus.FAILED
+    if message.delivery_attempts >= max_attempts:
+        mark_message_failed(
+            message.pk, error=f"Gave up after {message.delivery_attempts} attempts: {error}"
+        )
+        return Message.DeliveryStatus.FAILED
+    delay = retry_delay(message.delivery_attempts, retry_after=retry_after)
+    schedule_delivery_retry(
+        message.pk, error=error, retry_at=timezone.now() + timedelta(seconds=delay)
+    )
+    _enqueue_later(deliver_message_task, message.pk, delay)
+    return Message.DeliveryStatus.QUEUED
+
+
+@shared_task(name="channels_inbox.deliver_message_task")
+def deliver_message_task(message_id: int) -> str:
+    """Send a queued outbound message through its channel's adapter; returns its delivery
+    status, or "skipped" when there was nothing to claim (sent, failed, held by another
+    worker, backing off)."""
+    if not claim_message_delivery(message_id, until=timezone.now() + DELIVERY_LEASE):
+        return "skipped"
+    message = Message.objects.select_related("ticket__customer", "channel_account").get(
+        pk=message_id
+    )
+    account = message.channel_account
+    try:
+        if account is None:
+            raise ChannelError("The ticket has no channel account to send through.", permanent=True)
+        if not account.is_active:
+            raise ChannelError(
+                f"The channel account {account.slug} is deactivated.", permanent=True
+            )
+        adapter = get_adapter(account.kind)
+        outbound = build_outbound_message(message)
+        result = adapter.send(account, outbound)
+    except ChannelError as error:
+        return _delivery_failed(
+            message, str(error), permanent=error.permanent, retry_after=error.retry_after
+        )
+    except RecipientMissingError as error:
+        return _delivery_failed(message, str(error), permanent=True, retry_after=None)
+    except Exception as error:
+        # Adapters wrap provider errors in ChannelError; anything else is a network error
+        # they missed or a bug: retried, capped, and logged for the operator.
+        logger.exception("Sending message %s failed", message_id)
+        return _delivery_failed(
+            message, f"{type(error).__name__}: {error}", permanent=False, retry_after=None
+        )
+    mark_message_sent(message_id, provider_message_id=result.provider_message_id)
+    return Message.DeliveryStatus.SENT
+
+
+@shared_task(name="channels_inbox.handle_event_task")
+def handle_event_task(name: str, payload: dict[str, Any]) -> None:
+    """Subscribed to every domain event (settings.EVENT_CONSUMER_TASKS): a new outbound
+    message is sent once the transaction that queued it has committed."""
+    if name != MessageCreated.name:
+        return
+    try:
+        event = event_from_payload(name, payload)
+    except (KeyError, TypeError):
+        logger.warning("Ignoring a malformed %s event: %r", name, payload)
+        return
+    assert isinstance(event, MessageCreated)
+    if event.kind in OUTBOUND_KINDS:
+        deliver_message_task.delay(event.message_id)
+
+
+# --- Sweeps --------------------------------------------------------------------------------
+
+
+def _hand_over(task: Any, ids: list[int]) -> int:
+    for item_id in ids:
+        try:
+            task.delay(item_id)
+        except Exception:
+            # Eager Celery runs the task right here; one bad row must not stop the sweep.
+            logger.exception("Sweep could not hand %s to %s", item_id, task.name)
+    return len(ids)
+
+
+@shared_task(name="channels_inbox.sweep_inbound_events_task")
+def sweep_inbound_events_task() -> int:
+    """Re-enqueue events that are due: a retry whose backoff has passed, a lease a dead
+    worker left, or a new event whose own task never ran (Redis was down when it
+    arrived). Returns how many were handed over."""
+    now = timezone.now()
+    due = InboundEvent.objects.filter(
+        Q(
+            status__in=[InboundEvent.Status.PENDING, InboundEvent.Status.FAILED],
+            next_attempt_at__lte=now,
+        )
+        | Q(
+            status=InboundEvent.Status.PENDING,
+            next_attempt_at__isnull=True,
+            received_at__lte=now - SWEEP_GRACE,
+        )
+    )
+    ids = list(due.order_by("received_at", "id").values_list("pk", flat=True)[:SWEEP_BATCH])
+    return _hand_over(process_inbound_event_task, ids)
+
+
+@shared_task(name="channels_inbox.sweep_queued_messages_task")
+def sweep_queued_messages_task() -> int:
+    """Re-enqueue queued outbound messages that are due (backoff passed, lease run out, or
+    their own task lost); returns how many were handed over."""
+    now = timezone.now()
+    due = Message.objects.filter(
+        direction=Message.Direction.OUTBOUND, delivery_status=Message.DeliveryStatus.QUEUED
+    ).filter(
+        Q(next_delivery_at__lte=now)
+        | Q(next_delivery_at__isnull=True, created_at__lte=now - SWEEP_GRACE)
+    )
+    ids = list(due.order_by("created_at", "id").values_list("pk", flat=True)[:SWEEP_BATCH])
+    return _hand_over(deliver_message_task, ids)

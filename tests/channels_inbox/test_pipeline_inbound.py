@@ -1,0 +1,390 @@
+"""The inbound pipeline end to end: a stored event, the real processing task, a real adapter
+(tests/channels_inbox/adapters_for_tests.py) and a fake provider serving media."""
+
+# The fixtures come from adapters_for_tests, imported by name, which pytest then injects.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from channels_inbox import adapters
+from channels_inbox.models import ChannelAccount, InboundEvent
+from channels_inbox.services import claim_inbound_event, inbound_event_key, store_inbound_event
+from channels_inbox.tasks import process_inbound_event_task, sweep_inbound_events_task
+from tests.channels_inbox.adapters_for_tests import (  # noqa: F401 - fixtures
+    FakeProvider,
+    eager_celery,
+    provider,
+    sms_account,
+)
+from tickets.models import Message, Ticket
+
+pytestmark = pytest.mark.django_db
+
+ANA = "+4915112345678"
+
+
+def payload(**data: Any) -> bytes:
+    return json.dumps(data).encode()
+
+
+def text_message(text: str = "Is my parcel on its way?", *, id: str = "sms-1") -> dict[str, Any]:
+    return {"from": ANA, "name": "Ana", "text": text, "id": id}
+
+
+def store(account: ChannelAccount, external_id: str, raw: bytes, capture: Any) -> InboundEvent:
+    """Store an event and run what the commit triggers, as an entry point's request does."""
+    with capture(execute=True):
+        event, _created = store_inbound_event(account, external_id=external_id, payload=raw)
+    event.refresh_from_db()
+    return event
+
+
+def make_due(event: InboundEvent) -> None:
+    """Let the event's backoff pass."""
+    InboundEvent.objects.filter(pk=event.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+# --- Storing ---------------------------------------------------------------------------------
+
+
+def test_a_stored_event_keeps_the_raw_bytes_and_enqueues_processing_once(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A repeated delivery returns the stored event, created False, and enqueues nothing."""
+    raw = payload(messages=[text_message()])
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        first, first_created = store_inbound_event(
+            sms_account, external_id="evt-1", payload=raw, headers={"X-Signature": "abc"}
+        )
+        again, again_created = store_inbound_event(sms_account, external_id="evt-1", payload=raw)
+
+    assert (first_created, again_created) == (True, False)
+    assert again.pk == first.pk
+    assert len(callbacks) == 1
+    stored = InboundEvent.objects.get()
+    assert bytes(stored.payload) == raw
+    assert stored.headers == {"X-Signature": "abc"}
+    assert (stored.status, stored.attempts, stored.next_attempt_at) == ("pending", 0, None)
+
+
+def test_an_event_is_processed_after_commit(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = store(
+        sms_account, "evt-1", payload(messages=[text_message()]), django_capture_on_commit_callbacks
+    )
+
+    assert (event.status, event.attempts, event.error) == ("processed", 1, "")
+    assert event.next_attempt_at is None
+    assert event.processed_at is not None
+    message = Message.objects.get()
+    assert (message.text, message.provider_message_id) == ("Is my parcel on its way?", "sms-1")
+    assert message.channel_account == sms_account
+    assert message.ticket.channel == "sms"
+
+
+def test_a_redelivery_after_processing_creates_nothing(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    raw = payload(messages=[text_message()])
+    store(sms_account, "evt-1", raw, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        _event, created = store_inbound_event(sms_account, external_id="evt-1", payload=raw)
+
+    assert created is False
+    assert callbacks == []
+    assert (InboundEvent.objects.count(), Message.objects.count(), Ticket.objects.count()) == (
+        1,
+        1,
+        1,
+    )
+
+
+def test_the_same_external_id_on_another_account_is_another_event(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    other = ChannelAccount.objects.create(kind="sms", name="Other", slug="other-sms")
+
+    with django_capture_on_commit_callbacks():
+        _first, first_created = store_inbound_event(sms_account, external_id="evt-1", payload=b"{}")
+        _second, second_created = store_inbound_event(other, external_id="evt-1", payload=b"{}")
+
+    assert (first_created, second_created) == (True, True)
+
+
+@pytest.mark.parametrize(
+    ("external_id", "raw", "expected"),
+    [
+        ("", b"{}", "needs the provider's id"),
+        ("   ", b"{}", "needs the provider's id"),
+        ("evt-1", "{}", "raw bytes"),
+        ("evt-1", None, "raw bytes"),
+    ],
+)
+def test_bad_store_input_is_refused(
+    sms_account: ChannelAccount, external_id: str, raw: Any, expected: str
+) -> None:
+    with pytest.raises(ValueError, match=expected):
+        store_inbound_event(sms_account, external_id=external_id, payload=raw)
+
+    assert InboundEvent.objects.count() == 0
+
+
+def test_long_external_ids_that_share_a_prefix_stay_apart(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    prefix = "x" * 300
+
+    with django_capture_on_commit_callbacks():
+        first, _ = store_inbound_event(sms_account, external_id=prefix + "a", payload=b"{}")
+        second, created = store_inbound_event(sms_account, external_id=prefix + "b", payload=b"{}")
+
+    assert created is True
+    assert first.pk != second.pk
+    assert len(first.external_id) == 255
+    assert first.external_id == inbound_event_key(prefix + "a")
+    assert first.external_id.startswith("x" * 190)
+    assert inbound_event_key("  evt-1 ") == "evt-1"
+
+
+# --- Processing --------------------------------------------------------------------------------
+
+
+def test_processing_an_event_twice_changes_nothing_more(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = store(
+        sms_account, "evt-1", payload(messages=[text_message()]), django_capture_on_commit_callbacks
+    )
+
+    assert process_inbound_event_task(event.pk) == "skipped"
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("processed", 1)
+    assert Message.objects.count() == 1
+
+
+def test_an_event_held_by_another_worker_is_skipped_until_its_lease_ends(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks():
+        event, _ = store_inbound_event(
+            sms_account, external_id="evt-1", payload=payload(messages=[text_message()])
+        )
+    assert claim_inbound_event(event.pk, until=timezone.now() + timedelta(minutes=5)) is True
+
+    assert process_inbound_event_task(event.pk) == "skipped"
+    assert Message.objects.count() == 0
+
+    make_due(event)  # the other worker died; its lease ran out
+    assert process_inbound_event_task(event.pk) == "processed"
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("processed", 2)
+    assert Message.objects.count() == 1
+
+
+def test_an_unreadable_payload_fails_for_good_with_the_reason(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = store(sms_account, "evt-1", b"\xff not json", django_capture_on_commit_callbacks)
+
+    assert event.status == "failed"
+    assert event.error.startswith("Not a JSON payload: ")
+    assert (event.attempts, event.next_attempt_at) == (1, None)
+    assert sweep_inbound_events_task() == 0
+    assert Message.objects.count() == 0
+
+
+def test_a_message_the_tickets_refuse_fails_the_event_and_saves_nothing_of_it(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The event is processed in one transaction: the first message is not kept alone."""
+    raw = payload(messages=[text_message(), text_message("  ", id="sms-2")])
+
+    event = store(sms_account, "evt-1", raw, django_capture_on_commit_callbacks)
+
+    assert (event.status, event.error) == ("failed", "The message has no text and no attachments.")
+    assert event.next_attempt_at is None
+    assert (Message.objects.count(), Ticket.objects.count()) == (0, 0)
+
+
+def test_a_provider_outage_is_retried_with_backoff_until_it_works(
+    sms_account: ChannelAccount, provider: FakeProvider, django_capture_on_commit_callbacks: Any
+) -> None:
+    provider.answer(500, b"media store down")
+    raw = payload(messages=[{**text_message(), "media_url": f"{provider.url}/media/1"}])
+    before = timezone.now()
+
+    event = store(sms_account, "evt-1", raw, django_capture_on_commit_callbacks)
+
+    assert (event.status, event.attempts) == ("failed", 1)
+    assert event.error == "Provider error 500: media store down"
+    assert event.next_attempt_at is not None
+    assert before + timedelta(seconds=15) <= event.next_attempt_at
+    assert event.next_attempt_at <= timezone.now() + timedelta(seconds=30)
+    assert sweep_inbound_events_task() == 0  # not due yet
+
+    make_due(event)
+    assert sweep_inbound_events_task() == 1
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts, event.error) == ("processed", 2, "")
+    attachment = Message.objects.get().attachments.get()
+    assert attachment.file.read() == b"bytes of /media/1"
+    assert [path for _method, path, _body in provider.requests] == ["/media/1", "/media/1"]
+
+
+def test_a_rate_limit_waits_as_long_as_the_provider_asks(
+    sms_account: ChannelAccount, provider: FakeProvider, django_capture_on_commit_callbacks: Any
+) -> None:
+    provider.answer(429, b"slow down", **{"Retry-After": "600"})
+    raw = payload(messages=[{**text_message(), "media_url": f"{provider.url}/media/1"}])
+    before = timezone.now()
+
+    event = store(sms_account, "evt-1", raw, django_capture_on_commit_callbacks)
+
+    assert event.status == "failed"
+    assert event.next_attempt_at is not None
+    assert before + timedelta(seconds=600) <= event.next_attempt_at
+    assert event.next_attempt_at <= timezone.now() + timedelta(seconds=600)
+
+
+def test_retries_stop_at_the_cap(
+    sms_account: ChannelAccount,
+    provider: FakeProvider,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    settings.INBOUND_MAX_ATTEMPTS = 2
+    provider.answer(503, b"busy")
+    provider.answer(503, b"still busy")
+    raw = payload(messages=[{**text_message(), "media_url": f"{provider.url}/media/1"}])
+    event = store(sms_account, "evt-1", raw, django_capture_on_commit_callbacks)
+    make_due(event)
+
+    assert process_inbound_event_task(event.pk) == "failed"
+
+    event.refresh_from_db()
+    assert (event.status, event.attempts, event.next_attempt_at) == ("failed", 2, None)
+    assert event.error == "Gave up after 2 attempts: Provider error 503: still busy"
+    assert sweep_inbound_events_task() == 0
+
+
+def test_an_unexpected_error_is_logged_and_retried(
+    sms_account: ChannelAccount,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug (here: a message without a sender) may be fixed by the next deploy."""
+    event = store(
+        sms_account, "evt-1", payload(messages=[{"text": "hi"}]), django_capture_on_commit_callbacks
+    )
+
+    assert (event.status, event.error) == ("failed", "KeyError: 'from'")
+    assert event.next_attempt_at is not None
+    assert f"Processing inbound event {event.pk} failed" in caplog.text
+
+
+def test_an_event_with_nothing_for_us_is_ignored_with_the_reason(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = store(
+        sms_account, "evt-1", payload(ignore="A provider ping"), django_capture_on_commit_callbacks
+    )
+
+    assert (event.status, event.error) == ("ignored", "A provider ping")
+    assert event.processed_at is not None
+    assert Message.objects.count() == 0
+
+
+def test_an_automated_message_with_no_conversation_opens_no_ticket(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    raw = payload(messages=[{**text_message("I am away until Monday."), "automated": True}])
+
+    event = store(sms_account, "evt-1", raw, django_capture_on_commit_callbacks)
+
+    assert event.status == "processed"
+    assert (Ticket.objects.count(), Message.objects.count()) == (0, 0)
+
+
+def test_an_automated_message_is_recorded_on_the_active_conversation(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    store(
+        sms_account, "evt-1", payload(messages=[text_message()]), django_capture_on_commit_callbacks
+    )
+    raw = payload(messages=[{**text_message("Auto: got it", id="sms-2"), "automated": True}])
+
+    event = store(sms_account, "evt-2", raw, django_capture_on_commit_callbacks)
+
+    assert event.status == "processed"
+    automated = Message.objects.get(provider_message_id="sms-2")
+    assert automated.is_automated is True
+    assert automated.ticket_id == Message.objects.get(provider_message_id="sms-1").ticket_id
+
+
+def test_an_event_of_a_channel_without_adapter_fails_for_good(
+    sms_account: ChannelAccount,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    monkeypatch.delitem(adapters.ADAPTER_PATHS, "sms")
+
+    event = store(
+        sms_account, "evt-1", payload(messages=[text_message()]), django_capture_on_commit_callbacks
+    )
+
+    assert (event.status, event.error) == ("failed", "No channel adapter handles 'sms'.")
+    assert event.next_attempt_at is None
+
+
+# --- The sweep -------------------------------------------------------------------------------
+
+
+def test_the_sweep_picks_up_an_event_whose_task_was_lost(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Redis was down when the event arrived: stored, but its task never ran."""
+    with django_capture_on_commit_callbacks():  # the commit's enqueue is lost
+        event, _ = store_inbound_event(
+            sms_account, external_id="evt-1", payload=payload(messages=[text_message()])
+        )
+    assert sweep_inbound_events_task() == 0  # its own task may still be on its way
+
+    InboundEvent.objects.filter(pk=event.pk).update(
+        received_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert sweep_inbound_events_task() == 1
+
+    event.refresh_from_db()
+    assert event.status == "processed"
+    assert Message.objects.count() == 1
+
+
+def test_the_sweep_leaves_done_and_leased_events_alone(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    done = store(
+        sms_account, "evt-1", payload(messages=[text_message()]), django_capture_on_commit_callbacks
+    )
+    with django_capture_on_commit_callbacks():
+        leased, _ = store_inbound_event(sms_account, external_id="evt-2", payload=b"{}")
+    claim_inbound_event(leased.pk, until=timezone.now() + timedelta(minutes=5))
+    InboundEvent.objects.update(received_at=timezone.now() - timedelta(hours=1))
+
+    assert sweep_inbound_events_task() == 0
+
+    assert InboundEvent.objects.get(pk=done.pk).attempts == 1
+    assert InboundEvent.objects.get(pk=leased.pk).attempts == 1
