@@ -22,4 +22,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("", include("tickets.urls")),
+    path("", include("channels_inbox.urls")),
 ]
