@@ -238,6 +238,9 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_KEY_PREFIX}:celery:"}
 CELERY_RESULT_EXPIRES = 3600
+# Tasks record their outcome on their own rows; storing every result in Redis costs a write
+# per task that nothing reads. A task whose caller waits for it opts in (ignore_result=False).
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 
 # Dotted paths of Celery tasks that receive every domain event after commit (helpdesk.events).
