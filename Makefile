@@ -23,7 +23,7 @@ UV_VERSION := 0.13.9
 SYNC_STAMP := $(VENV)/.dev-lock-synced
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: help install run test lint migrate seed bench
+.PHONY: help install run test lint migrate seed bench bench-email
 
 help:
 	@echo "make run      set up, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
@@ -32,6 +32,7 @@ help:
 	@echo "make migrate  apply database migrations"
 	@echo "make seed     load the demo shop (idempotent)"
 	@echo "make bench    ticket-list latency on PostgreSQL (bench/README.md)"
+	@echo "make bench-email  email ingest throughput: SMTP to tickets with a Celery worker"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
@@ -79,3 +80,9 @@ lint: install
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python -m bench.ticket_list $(BENCH_ARGS)
+
+# Needs PostgreSQL (BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL, default db 13); extra
+# options in BENCH_EMAIL_ARGS, e.g. "--emails 500".
+BENCH_EMAIL_ARGS ?=
+bench-email: install
+	$(BIN)/python -m bench.email_ingest $(BENCH_EMAIL_ARGS)
