@@ -2,7 +2,8 @@
 
 Accounts are created and changed through ``channels_inbox.services``. Credentials are
 write-only: the form never shows the stored secrets, only the names of the keys that are
-set, and a blank "new credentials" field leaves them unchanged.
+set, and a blank "new credentials" field leaves them unchanged. Options are not secret: the
+form shows and edits them as JSON, checked for the account's kind.
 """
 
 from __future__ import annotations
@@ -20,11 +21,19 @@ from django.utils.html import format_html
 
 from channels_inbox import services
 from channels_inbox.models import ChannelAccount, InboundEvent, MailboxCursor
-from helpdesk.admin import HelpdeskAdmin, ReadOnlyAdmin, actor_of, changed_fields, copy_saved_row
+from helpdesk.admin import (
+    HelpdeskAdmin,
+    ReadOnlyAdmin,
+    actor_of,
+    changed_fields,
+    copy_saved_row,
+    is_admin,
+)
 
 # Enough for any provider's payload an admin reads; more would make the page unusable.
 PAYLOAD_DISPLAY_CHARACTERS = 100_000
 ACCOUNT_FIELDS = ("kind", "name", "slug", "address", "default_team", "is_active")
+EDITABLE_FIELDS = (*ACCOUNT_FIELDS, "options")
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -57,6 +66,18 @@ def parse_credentials(text: str) -> dict[str, str]:
 
 
 class ChannelAccountForm(forms.ModelForm):
+    # Declared, not generated: the generated field compares against a hidden copy of the
+    # initial value (the model default is a callable), so clearing the box would not count
+    # as a change.
+    options = forms.JSONField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text=(
+            'Settings that are not secret, as a JSON object, e.g. {"smtp_host": '
+            '"smtp.shop.test", "smtp_port": 587}. Which keys each channel takes is in the '
+            "README. Secrets go in the credentials."
+        ),
+    )
     new_credentials = forms.CharField(
         required=False,
         strip=True,
@@ -70,7 +91,7 @@ class ChannelAccountForm(forms.ModelForm):
     class Meta:
         model = ChannelAccount
         # Not "credentials": the stored secrets never reach the form.
-        fields = ACCOUNT_FIELDS
+        fields = EDITABLE_FIELDS
 
     def clean_new_credentials(self) -> dict[str, str] | None:
         text = self.cleaned_data.get("new_credentials", "")
@@ -84,6 +105,15 @@ class ChannelAccountForm(forms.ModelForm):
                 self.cleaned_data["address"] = services.normalize_account_address(kind, address)
             except ValidationError as error:
                 self.add_error(None, error)
+        if kind and "options" in self.cleaned_data:
+            # A blank box is no options, like "{}".
+            options = self.cleaned_data["options"]
+            try:
+                self.cleaned_data["options"] = services.clean_options(
+                    kind, {} if options is None else options
+                )
+            except ValidationError as error:
+                self.add_error("options", error.message_dict["options"])
         return self.cleaned_data
 
 
@@ -97,6 +127,7 @@ class ChannelAccountAdmin(HelpdeskAdmin):
     prepopulated_fields = {"slug": ("name",)}
     fieldsets = (
         (None, {"fields": ACCOUNT_FIELDS}),
+        ("Options", {"fields": ("options",)}),
         ("Credentials", {"fields": ("stored_credential_keys", "new_credentials")}),
         ("Record", {"fields": ("webhook_url", "created_at", "updated_at")}),
     )
@@ -118,7 +149,7 @@ class ChannelAccountAdmin(HelpdeskAdmin):
     ) -> None:
         new_credentials = form.cleaned_data.get("new_credentials")
         if change:
-            changes = changed_fields(form, ACCOUNT_FIELDS)
+            changes = changed_fields(form, EDITABLE_FIELDS)
             if new_credentials is not None:
                 changes["credentials"] = new_credentials
             self.call_service(
@@ -133,6 +164,7 @@ class ChannelAccountAdmin(HelpdeskAdmin):
             slug=obj.slug,
             address=obj.address,
             credentials=new_credentials or {},
+            options=form.cleaned_data.get("options") or {},
             default_team=obj.default_team,
             is_active=obj.is_active,
             actor=actor_of(request),
@@ -159,6 +191,7 @@ class InboundEventAdmin(ReadOnlyAdmin):
         "external_id",
         "status",
         "attempts",
+        "next_attempt_at",
         "received_at",
         "processed_at",
     )
@@ -173,6 +206,7 @@ class InboundEventAdmin(ReadOnlyAdmin):
         "external_id",
         "status",
         "attempts",
+        "next_attempt_at",
         "error",
         "received_at",
         "processed_at",
@@ -180,6 +214,7 @@ class InboundEventAdmin(ReadOnlyAdmin):
         "payload_display",
     )
     readonly_fields = fields
+    actions = ("process_again",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundEvent]:
         queryset = super().get_queryset(request)
@@ -188,6 +223,27 @@ class InboundEventAdmin(ReadOnlyAdmin):
             # The list never shows the bodies; they can be megabytes of MIME each.
             queryset = queryset.defer("payload", "headers")
         return queryset
+
+    def has_reprocess_permission(self, request: HttpRequest) -> bool:
+        # The rows stay read-only; running one through the pipeline again is an admin's call.
+        return is_admin(request)
+
+    @admin.action(description="Process again", permissions=["reprocess"])
+    def process_again(self, request: HttpRequest, queryset: QuerySet[InboundEvent]) -> None:
+        """The same reset as ``manage.py reprocess_inbound``; a worker then processes each
+        event, so a slow parse never holds this request."""
+        selected = list(queryset.order_by("pk").values_list("pk", flat=True))
+        requeued = services.requeue_inbound_events(selected, actor=actor_of(request))
+        self.message_user(
+            request, f"Queued {len(requeued)} event(s) to be processed again.", messages.SUCCESS
+        )
+        busy = sorted(set(selected) - set(requeued))
+        if busy:
+            self.message_user(
+                request,
+                "Left alone, a worker is processing them: " + ", ".join(map(str, busy)) + ".",
+                messages.WARNING,
+            )
 
     @admin.display(description="Headers")
     def headers_display(self, event: InboundEvent) -> str:

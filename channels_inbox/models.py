@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -12,6 +14,8 @@ class ChannelAccount(models.Model):
 
     ``credentials`` hold provider secrets (API tokens, app secrets, passwords). They are
     write-only in the API, hidden in the admin and never part of ``repr`` or a log line.
+    ``options`` hold the account's other settings (servers, ports, limits, switches): an
+    admin reads and edits them, and ``channels_inbox.services.clean_options`` checks them.
     """
 
     kind = models.CharField(max_length=16, choices=ChannelKind.choices)
@@ -21,6 +25,11 @@ class ChannelAccount(models.Model):
         max_length=320, blank=True, help_text="What customers write to: an email, a number, a page."
     )
     credentials = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Settings that are not secret, e.g. {"smtp_host": "smtp.shop.test"}.',
+    )
     default_team = models.ForeignKey(
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="channel_accounts"
     )
@@ -41,6 +50,15 @@ class ChannelAccount(models.Model):
     def webhook_url(self) -> str:
         """Where the provider posts this account's events (email arrives by SMTP instead)."""
         return f"{settings.PUBLIC_BASE_URL}/webhooks/{self.kind}/{self.slug}/"
+
+    def option(self, name: str) -> Any:
+        """The setting ``name`` from ``options``, else from ``credentials``: accounts set up
+        before options existed kept their settings there. None when neither has it. Secrets
+        are read from ``credentials`` directly, never through this."""
+        for source in (self.options, self.credentials):
+            if isinstance(source, dict) and name in source:
+                return source[name]
+        return None
 
 
 class InboundEvent(models.Model):

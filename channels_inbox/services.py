@@ -4,15 +4,17 @@ Account changes are configuration: only admins may make them. Inbound events are
 the channels' entry points and the pipeline's tasks.
 
 Credentials are provider secrets. They are checked for shape here (a flat object of strings)
-and never echoed: error messages name a key at most, never a value.
+and never echoed: error messages name a key at most, never a value. Options are the settings
+that are not secret; each channel kind lists the ones it takes, with their types and ranges.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -58,6 +60,126 @@ def clean_credentials(credentials: Any) -> dict[str, str]:
     return cleaned
 
 
+# --- Options ------------------------------------------------------------------------------
+
+MAX_OPTION_TEXT_LENGTH = 320
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """What one option takes: a JSON boolean, a whole number or any number in a range, a
+    non-blank string, or one of a few strings."""
+
+    type: Literal["bool", "int", "number", "text", "choice"]
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def problem(self, name: str, value: Any) -> str:
+        """Why ``value`` does not fit, naming the option; "" when it does."""
+        # bool is an int in Python, but true is not a port number.
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if self.type == "bool" and not isinstance(value, bool):
+            return f"{name} must be true or false."
+        if self.type == "int" and not (
+            is_number and (isinstance(value, int) or float(value).is_integer())
+        ):
+            return f"{name} must be a whole number from {self.minimum:g} to {self.maximum:g}."
+        if self.type == "number" and not is_number:
+            return f"{name} must be a number from {self.minimum:g} to {self.maximum:g}."
+        if self.type in ("int", "number") and not (
+            self.minimum is not None
+            and self.maximum is not None
+            and self.minimum <= value <= self.maximum
+        ):
+            return f"{name} must be from {self.minimum:g} to {self.maximum:g}."
+        if self.type in ("text", "choice") and not isinstance(value, str):
+            return f"{name} must be a string."
+        if self.type == "text" and not value.strip():
+            return f"{name} must not be blank; leave it out instead."
+        if self.type == "text" and len(value) > MAX_OPTION_TEXT_LENGTH:
+            return f"{name} is longer than {MAX_OPTION_TEXT_LENGTH} characters."
+        if self.type == "choice" and value.strip().lower() not in self.choices:
+            return f"{name} must be one of: {', '.join(self.choices)}."
+        return ""
+
+    def clean(self, value: Any) -> Any:
+        """The value as stored; call once ``problem`` is ""."""
+        if self.type == "int":
+            return int(value)
+        if self.type == "text":
+            return value.strip()
+        if self.type == "choice":
+            return value.strip().lower()
+        return value
+
+
+# Each kind's options; a kind missing here takes none. The readers (the email adapter, the
+# IMAP poller, the inbound webhooks) know each option's default.
+CHANNEL_OPTIONS: dict[str, dict[str, OptionSpec]] = {
+    ChannelKind.EMAIL: {
+        "subject_window_days": OptionSpec("int", minimum=0, maximum=365),
+        "sender_rate_limit": OptionSpec("int", minimum=1, maximum=10_000),
+        "verp": OptionSpec("bool"),
+        "automated_mail_opens_tickets": OptionSpec("bool"),
+        "smtp_host": OptionSpec("text"),
+        "smtp_port": OptionSpec("int", minimum=1, maximum=65535),
+        "smtp_security": OptionSpec("choice", choices=("starttls", "tls", "none")),
+        "smtp_timeout": OptionSpec("number", minimum=1, maximum=300),
+        "smtp_user": OptionSpec("text"),
+        "imap_host": OptionSpec("text"),
+        "imap_port": OptionSpec("int", minimum=1, maximum=65535),
+        "imap_ssl": OptionSpec("bool"),
+        "imap_user": OptionSpec("text"),
+        "imap_mailbox": OptionSpec("text"),
+        "inbound_provider": OptionSpec("choice", choices=("mailgun", "postmark", "sendgrid")),
+    },
+}
+
+# Secrets someone may try to put among the options: the error says where they belong.
+SECRET_SETTINGS = frozenset(
+    {
+        "smtp_password",
+        "imap_password",
+        "imap_oauth2_token",
+        "mailgun_signing_key",
+        "inbound_secret",
+    }
+)
+
+
+def clean_options(kind: str, options: Any) -> dict[str, Any]:
+    """A copy of ``options`` checked against what ``kind`` takes: every key known, every
+    value of the right type and range. ValidationError (on ``options``) naming each key
+    that is wrong; a value is named only by its type, so a secret pasted in by mistake is
+    never echoed."""
+    if not isinstance(options, Mapping):
+        raise ValidationError({"options": ["Options must be a JSON object."]})
+    specs = CHANNEL_OPTIONS.get(kind, {})
+    cleaned: dict[str, Any] = {}
+    errors: list[str] = []
+    for name, value in options.items():
+        spec = specs.get(name) if isinstance(name, str) else None
+        if spec is None:
+            errors.append(_unknown_option(kind, name, specs))
+        elif problem := spec.problem(name, value):
+            errors.append(problem)
+        else:
+            cleaned[name] = spec.clean(value)
+    if errors:
+        raise ValidationError({"options": errors})
+    return cleaned
+
+
+def _unknown_option(kind: str, name: Any, specs: Mapping[str, OptionSpec]) -> str:
+    shown = repr(name[:MAX_OPTION_TEXT_LENGTH]) if isinstance(name, str) else repr(str(name))
+    if name in SECRET_SETTINGS:
+        return f"{shown} is a secret: put it in the credentials, not the options."
+    if not specs:
+        return f"Unknown option {shown}: {kind} accounts take no options."
+    return f"Unknown option {shown}; {kind} accounts take: {', '.join(sorted(specs))}."
+
+
 def normalize_account_address(kind: str, address: str) -> str:
     """The address in its canonical form for ``kind``; ValidationError (on ``address``)."""
     address = address.strip()
@@ -76,6 +198,7 @@ def create_channel_account(
     slug: str,
     address: str = "",
     credentials: Mapping[str, str] | None = None,
+    options: Mapping[str, Any] | None = None,
     default_team: Team | None = None,
     is_active: bool = True,
     actor: User,
@@ -87,6 +210,7 @@ def create_channel_account(
         slug=slug,
         address=normalize_account_address(kind, address),
         credentials=clean_credentials(credentials if credentials is not None else {}),
+        options=clean_options(kind, options if options is not None else {}),
         default_team=default_team,
         is_active=is_active,
     )
@@ -104,11 +228,13 @@ def update_channel_account(
     slug: str | Unset = UNSET,
     address: str | Unset = UNSET,
     credentials: Mapping[str, str] | Unset = UNSET,
+    options: Mapping[str, Any] | Unset = UNSET,
     default_team: Team | Unset | None = UNSET,
     is_active: bool | Unset = UNSET,
 ) -> ChannelAccount:
-    """Change the given fields; credentials left UNSET keep their stored values, and given
-    ones replace them all (a key left out is removed)."""
+    """Change the given fields; credentials and options left UNSET keep their stored
+    values, and given ones replace them all (a key left out is removed). A new ``kind``
+    must take the options the account keeps."""
     check_admin(actor)
     with transaction.atomic():
         account = ChannelAccount.objects.select_for_update().get(pk=account.pk)
@@ -122,6 +248,10 @@ def update_channel_account(
         if not isinstance(credentials, Unset):
             changes["credentials"] = clean_credentials(credentials)
         effective_kind = account.kind if isinstance(kind, Unset) else kind
+        if not isinstance(options, Unset):
+            changes["options"] = clean_options(effective_kind, options)
+        elif not isinstance(kind, Unset):
+            changes["options"] = clean_options(effective_kind, account.options)
         if not isinstance(address, Unset):
             changes["address"] = normalize_account_address(effective_kind, address)
         elif not isinstance(kind, Unset):
@@ -258,4 +388,19 @@ def reset_inbound_events(event_ids: Iterable[int]) -> list[int]:
             next_attempt_at=None,
             processed_at=None,
         )
+    return ids
+
+
+def requeue_inbound_events(event_ids: Iterable[int], *, actor: User) -> list[int]:
+    """An admin's "process again" (API, admin): reset the events like
+    ``manage.py reprocess_inbound`` does and hand each to a worker once the reset commits.
+    Returns the ids reset; an event a worker holds right now is left to it."""
+    # tasks imports this module for the event lifecycle above.
+    from channels_inbox.tasks import process_inbound_event_task
+
+    check_admin(actor)
+    with transaction.atomic():
+        ids = reset_inbound_events(event_ids)
+        for event_id in ids:
+            enqueue_on_commit(process_inbound_event_task, event_id)
     return ids

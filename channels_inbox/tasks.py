@@ -70,10 +70,15 @@ def _enqueue_later(task: Any, item_id: int, delay: float) -> None:
 
 def _save_parsed(account: ChannelAccount, result: ParseResult) -> None:
     for inbound in result.messages:
-        if inbound.is_automated:
-            # Auto-replies and bounces are recorded on their ticket, never open or reopen one.
-            record_automated_message(inbound, channel_account=account)
-        else:
+        if not inbound.is_automated:
+            receive_message(inbound, channel_account=account)
+        elif (
+            # Auto-replies and bounces are recorded on their ticket and never reopen one;
+            # one that belongs to no ticket is dropped, unless the account has it opened.
+            record_automated_message(inbound, channel_account=account) is None
+            and account.options.get("automated_mail_opens_tickets") is True
+        ):
+            # Still flagged automated: it opens the ticket, but nothing answers it.
             receive_message(inbound, channel_account=account)
     for update in result.statuses:
         apply_status_update(

@@ -74,6 +74,18 @@ class MessageCreated(Event):
 
 
 @dataclasses.dataclass(frozen=True)
+class MessageUpdated(Event):
+    """Fields of a message changed after it was written; ``fields`` names them. Delivery
+    progress is the reason today: a reply shown as "sending…" becomes sent, delivered, read
+    or "failed: <reason>" without a reload."""
+
+    name: ClassVar[str] = "message.updated"
+    ticket_id: int
+    message_id: int
+    fields: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class TicketsMerged(Event):
     name: ClassVar[str] = "ticket.merged"
     source_ticket_id: int
@@ -102,6 +114,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TicketCreated,
         TicketUpdated,
         MessageCreated,
+        MessageUpdated,
         TicketsMerged,
         CustomersMerged,
         CustomerMergeUndone,

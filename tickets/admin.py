@@ -348,11 +348,23 @@ class MessageAdmin(ReadOnlyAdmin):
         "direction",
         "author",
         "channel_account",
+        "threading_reason",
+        "is_automated",
         "delivery_status",
+        "delivery_attempts",
+        "next_delivery_at",
         "created_at",
     )
     list_select_related = ("ticket", "author_agent", "author_customer", "channel_account")
-    list_filter = ("kind", "direction", "delivery_status", "channel_account", "created_at")
+    list_filter = (
+        "kind",
+        "direction",
+        "delivery_status",
+        "threading_reason",
+        "is_automated",
+        "channel_account",
+        "created_at",
+    )
     # An exact lookup, not iexact: provider ids are case-sensitive and the index serves it.
     search_fields = ("provider_message_id__exact",)
     search_help_text = "A ticket number (1042 or #1042) or a provider's message id."
@@ -367,9 +379,13 @@ class MessageAdmin(ReadOnlyAdmin):
         "text",
         "html",
         "provider_message_id",
+        "threading_reason",
+        "is_automated",
         "delivery_status",
         "delivery_error",
         "delivery_updated_at",
+        "delivery_attempts",
+        "next_delivery_at",
         "created_at",
     )
     readonly_fields = fields

@@ -25,7 +25,14 @@ from django.utils.text import get_valid_filename
 from customers.identities import normalize_address
 from customers.models import Customer, Identity, Order
 from customers.services import resolve_sender
-from helpdesk.events import MessageCreated, TicketCreated, TicketsMerged, TicketUpdated, emit
+from helpdesk.events import (
+    MessageCreated,
+    MessageUpdated,
+    TicketCreated,
+    TicketsMerged,
+    TicketUpdated,
+    emit,
+)
 from helpdesk.models import Sequence as Counter
 from helpdesk.models import Team, User
 from tickets.html import sanitize_html
@@ -240,8 +247,9 @@ def _final_ticket(ticket: Ticket) -> Ticket:
 
 # Reply and forward prefixes mail clients put before a subject, in many languages ("Re:",
 # "AW:", "SV:", "Fwd:", "WG:", "TR:", "RV:", "Odp:", "回复:", ...), with counters ("Re[2]:",
-# "Re^2:", "Re(3):"), and the "[EXT]" tags mail gateways add. Kept in step with the email
-# parser's normalize_subject, so a ticket's subject and an adapter's thread_subject agree.
+# "Re^2:", "Re(3):"), and the "[EXT]" tags mail gateways add. The email parser's
+# normalize_subject calls normalize_thread_subject, so a ticket's subject and an adapter's
+# thread_subject always agree.
 _SUBJECT_PREFIX = re.compile(
     r"^\s*(?:(?:re|fwd?|fw|aw|wg|sv|vs|vl|antw|antwort|r|rif|i|r[ée]f\.?|ref|tr|rv|enc|res|odp|"
     r"pd|ynt|ilt|doorst|atb|回复|回覆|答复|转发|轉寄|返信|転送)"
@@ -1066,6 +1074,10 @@ FAILABLE_DELIVERY_STATUSES = (
     Message.DeliveryStatus.SENT,
     Message.DeliveryStatus.DELIVERED,
 )
+# What each delivery step changes, as MessageUpdated names it to the agents' browsers.
+SENT_FIELDS = ("delivery_error", "delivery_status", "delivery_updated_at", "provider_message_id")
+FAILED_FIELDS = ("delivery_error", "delivery_status", "delivery_updated_at")
+PROGRESS_FIELDS = ("delivery_status", "delivery_updated_at")
 
 
 def _delivery_error(error: str) -> str:
@@ -1118,7 +1130,11 @@ def mark_message_sent(message_id: int, *, provider_message_id: str) -> Message |
         delivery_updated_at=timezone.now(),
         next_delivery_at=None,
     )
-    return Message.objects.get(pk=message_id) if updated else None
+    if not updated:
+        return None
+    message = Message.objects.get(pk=message_id)
+    emit(MessageUpdated(ticket_id=message.ticket_id, message_id=message.pk, fields=SENT_FIELDS))
+    return message
 
 
 def _fail_delivery(message_id: int, error: str, occurred_at: datetime | None) -> Message | None:
@@ -1151,6 +1167,7 @@ def _fail_delivery(message_id: int, error: str, occurred_at: datetime | None) ->
     )
     _record(ticket, Verb.DELIVERY_FAILED, None, message_id=message.pk, error=error)
     _save(ticket, [])
+    emit(MessageUpdated(ticket_id=ticket.pk, message_id=message.pk, fields=FAILED_FIELDS))
     return message
 
 
@@ -1199,9 +1216,17 @@ def apply_status_update(
     else:
         rank = DELIVERY_PROGRESS[Message.DeliveryStatus(status)]
         earlier = [value for value, place in DELIVERY_PROGRESS.items() if place < rank]
-        Message.objects.filter(pk=found, delivery_status__in=earlier).update(
+        moved = Message.objects.filter(pk=found, delivery_status__in=earlier).update(
             delivery_status=status,
             delivery_updated_at=occurred_at or timezone.now(),
             next_delivery_at=None,
         )
+        if moved:
+            message = Message.objects.get(pk=found)
+            emit(
+                MessageUpdated(
+                    ticket_id=message.ticket_id, message_id=message.pk, fields=PROGRESS_FIELDS
+                )
+            )
+            return message
     return Message.objects.get(pk=found)

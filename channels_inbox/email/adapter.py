@@ -10,7 +10,8 @@ Reading (``parse``), in this order:
 3. Mail carrying our ``X-Loop`` marker is ignored, for the same reason as 1.
 4. A per-sender rate limit (account option ``sender_rate_limit``, default 20 messages per
    sender and mailbox in a fixed ten-minute window, counted in the cache with an atomic
-   ``incr``; 0 turns it off) ignores the rest of a flood and says so in the event's ignored
+   ``incr``; the options take 1 to 10000, and a 0 kept in the credentials from before options
+   existed turns it off) ignores the rest of a flood and says so in the event's ignored
    reason and the log: a loop with a system that does not mark its mail stops here. Delivery
    reports are not counted; they never get an answer, so they cannot loop, and each one
    carries a status. The window is counted per parse, so reprocessing an event counts it
@@ -29,9 +30,13 @@ The ticket token is read from every envelope recipient, ``To`` and ``Cc`` (a sig
 ``support+t1234-<sig>@`` address) and else from the subject (``[#1234]``). Subject matching
 uses the account option ``subject_window_days`` (default 7; 0 turns it off).
 
-Sending (``send``) uses the account's own SMTP server when its credentials name one
-(``smtp_host``, ``smtp_port``, ``smtp_user``, ``smtp_password``, ``smtp_security`` =
-``starttls`` | ``tls`` | ``none``, ``smtp_timeout``), else the site's outgoing mail
+Account options are read from ``options`` and, for accounts set up before options existed,
+from ``credentials`` (``channels_inbox.services.CHANNEL_OPTIONS`` lists them); secrets only
+ever from ``credentials``.
+
+Sending (``send``) uses the account's own SMTP server when its options name one
+(``smtp_host``, ``smtp_port``, ``smtp_user``, ``smtp_security`` = ``starttls`` | ``tls`` |
+``none``, ``smtp_timeout``; the ``smtp_password`` credential), else the site's outgoing mail
 (``EMAIL_URL``). The envelope sender is the signed VERP bounce address, unless the account
 option ``verp`` is false (some hosted relays insist on the mailbox address).
 """
@@ -374,8 +379,14 @@ def _attachments(parsed: ParsedEmail, raw: bytes) -> tuple[InboundAttachment, ..
 
 
 def _option(account: ChannelAccount, name: str) -> Any:
-    options = account.credentials if isinstance(account.credentials, dict) else {}
-    return options.get(name)
+    """A setting from the account's options, else from its credentials (where accounts set
+    up before options existed keep it)."""
+    return account.option(name)
+
+
+def _secret(account: ChannelAccount, name: str) -> str:
+    credentials = account.credentials if isinstance(account.credentials, dict) else {}
+    return str(credentials.get(name) or "")
 
 
 def _option_int(account: ChannelAccount, name: str, default: int) -> int:
@@ -462,7 +473,7 @@ def smtp_server(account: ChannelAccount) -> SmtpServer | None:
             host=host,
             port=port,
             user=str(_option(account, "smtp_user") or ""),
-            password=str(_option(account, "smtp_password") or ""),
+            password=_secret(account, "smtp_password"),
             security=security,
             timeout=timeout,
         )

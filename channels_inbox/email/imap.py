@@ -1,14 +1,15 @@
 """IMAP polling for support mailboxes hosted elsewhere (Gmail, Microsoft 365, any IMAP server).
 
-An email account is polled when its credentials name an ``imap_host``. Each new message is
+An email account is polled when its options (or, for accounts set up before options existed,
+its credentials) name an ``imap_host``. Each new message is
 stored raw as an InboundEvent under the same key the SMTP ingress uses, so a mailbox polled
 twice, a message that also arrived by SMTP, or a mailbox whose UIDVALIDITY changed imports
 nothing twice. The cursor moves only past messages already stored.
 
-Credentials (all strings): ``imap_host``, ``imap_port`` (default 993, or 143 without TLS),
-``imap_ssl`` (``true``/``false``, default ``true``), ``imap_user`` (default: the account's
-address), ``imap_password`` or ``imap_oauth2_token`` (XOAUTH2, for Gmail and Microsoft 365),
-``imap_mailbox`` (default ``INBOX``).
+Options: ``imap_host``, ``imap_port`` (default 993, or 143 without TLS), ``imap_ssl`` (true or
+false, default true), ``imap_user`` (default: the account's address), ``imap_mailbox``
+(default ``INBOX``); read from the credentials when the options lack them. Credentials (the
+secrets): ``imap_password`` or ``imap_oauth2_token`` (XOAUTH2, for Gmail and Microsoft 365).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ FALSE_VALUES = ("false", "0", "no", "off")
 
 
 class ImapConfigurationError(ValueError):
-    """The account's IMAP credentials cannot work as written; the message names the key."""
+    """The account's IMAP settings cannot work as written; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -76,14 +77,14 @@ class PollResult:
 def imap_settings(account: ChannelAccount) -> ImapSettings | None:
     """The account's IMAP settings; None when it has no ``imap_host``."""
     credentials = account.credentials or {}
-    host = str(credentials.get("imap_host", "")).strip()
+    host = _setting(account, "imap_host")
     if not host:
         return None
-    ssl_text = str(credentials.get("imap_ssl", "true")).strip().lower()
+    ssl_text = (_setting(account, "imap_ssl") or "true").lower()
     if ssl_text not in TRUE_VALUES + FALSE_VALUES:
         raise ImapConfigurationError("imap_ssl must be true or false.")
     use_ssl = ssl_text in TRUE_VALUES
-    port_text = str(credentials.get("imap_port", "")).strip()
+    port_text = _setting(account, "imap_port")
     if not port_text:
         port = 993 if use_ssl else 143
     elif port_text.isdigit() and 0 < int(port_text) < 65536:
@@ -94,17 +95,30 @@ def imap_settings(account: ChannelAccount) -> ImapSettings | None:
     token = str(credentials.get("imap_oauth2_token", ""))
     if not password and not token:
         raise ImapConfigurationError("Set imap_password or imap_oauth2_token.")
-    user = str(credentials.get("imap_user", "")).strip() or account.address
+    user = _setting(account, "imap_user") or account.address
     if not user:
         raise ImapConfigurationError("Set imap_user (the account has no address).")
-    mailbox = str(credentials.get("imap_mailbox", "")).strip() or DEFAULT_MAILBOX
+    mailbox = _setting(account, "imap_mailbox") or DEFAULT_MAILBOX
     return ImapSettings(host, port, use_ssl, user, password, token, mailbox)
 
 
+def _setting(account: ChannelAccount, name: str) -> str:
+    """A setting as text ("" when unset): options hold JSON booleans and numbers, older
+    credentials the same as strings."""
+    value = account.option(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip()
+
+
 def imap_accounts() -> QuerySet[ChannelAccount]:
-    """Active email accounts whose credentials name an IMAP server."""
+    """Active email accounts whose options or credentials name an IMAP server."""
     return ChannelAccount.objects.filter(
-        kind=ChannelKind.EMAIL, is_active=True, credentials__has_key="imap_host"
+        Q(options__has_key="imap_host") | Q(credentials__has_key="imap_host"),
+        kind=ChannelKind.EMAIL,
+        is_active=True,
     ).order_by("pk")
 
 

@@ -9,9 +9,10 @@ the SMTP ingress does: one InboundEvent keyed by the Message-ID and the account'
 It answers 200 only once the event is stored, and 200 again for a repeated delivery, which
 stores nothing. Everything else happens in the pipeline's task.
 
-The account is named in the URL and configured in its credentials:
+The account is named in the URL and configured in its options and credentials:
 
-- ``inbound_provider``: ``mailgun``, ``postmark`` or ``sendgrid``; another provider's URL
+- ``inbound_provider`` (an option; read from the credentials for accounts set up before
+  options existed): ``mailgun``, ``postmark`` or ``sendgrid``; another provider's URL
   answers 404, as do unknown, inactive and non-email accounts (the answer never says which).
 - Mailgun signs each post: ``mailgun_signing_key`` is the HTTP webhook signing key. A bad
   signature, a timestamp more than five minutes old (or a minute in the future) and a token
@@ -184,7 +185,8 @@ def configured_account(slug: str, provider: str) -> ChannelAccount | None:
     ).first()
     if account is None:
         return None
-    if _credential(account, "inbound_provider").lower() != provider:
+    configured = account.option("inbound_provider")
+    if not isinstance(configured, str) or configured.strip().lower() != provider:
         return None
     return account
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from channels_inbox.models import ChannelAccount, InboundEvent
 from helpdesk.models import Team, User
+from tickets.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -270,6 +274,91 @@ def test_delivery_page_shows_a_non_json_payload_as_received(
     response = staff_client.get(url("inboundevent_change", event.pk))
 
     assert "Body=Hi&amp;From=%2B1415" in response.content.decode()
+
+
+def test_delivery_list_and_page_show_when_it_is_tried_next(
+    staff_client: Client, delivery: InboundEvent
+) -> None:
+    retry_at = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    InboundEvent.objects.filter(pk=delivery.pk).update(
+        status="failed", attempts=2, next_attempt_at=retry_at, error="Timeout talking to Graph"
+    )
+
+    listed = staff_client.get(url("inboundevent_changelist"))
+    shown = staff_client.get(url("inboundevent_change", delivery.pk))
+
+    assert "next_attempt_at" in listed.context["cl"].list_display
+    assert [e.next_attempt_at for e in listed.context["cl"].result_list] == [retry_at]
+    assert "column-next_attempt_at" in listed.content.decode()
+    assert "Next attempt at" in shown.content.decode()
+    assert "Timeout talking to Graph" in shown.content.decode()
+
+
+def process_again(client: Client, *events: InboundEvent) -> Any:
+    return client.post(
+        url("inboundevent_changelist"),
+        {"action": "process_again", "_selected_action": [e.pk for e in events], "index": "0"},
+    )
+
+
+def test_process_again_resets_the_deliveries_and_processes_them_after_commit(
+    staff_client: Client,
+    email_account: ChannelAccount,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    mail = (
+        b"From: Ana <ana@example.com>\r\nTo: support@shop.test\r\nSubject: Parcel\r\n"
+        b"Message-ID: <parcel-1@example.com>\r\n\r\nStill waiting.\r\n"
+    )
+    failed = InboundEvent.objects.create(
+        channel_account=email_account,
+        external_id="parcel-1@example.com",
+        payload=mail,
+        status="failed",
+        attempts=5,
+        error="Gave up after 5 attempts: deadlock detected",
+    )
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = process_again(staff_client, failed)
+
+    assert flashed(response) == ["Queued 1 event(s) to be processed again."]
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts, failed.error) == ("pending", 0, "")
+    assert len(callbacks) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        callbacks[0]()
+
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("processed", 1)
+    assert list(Message.objects.values_list("text", flat=True)) == ["Still waiting."]
+
+
+def test_process_again_leaves_a_delivery_a_worker_holds(
+    staff_client: Client,
+    delivery: InboundEvent,
+    email_account: ChannelAccount,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    lease = timezone.now() + timedelta(minutes=5)
+    InboundEvent.objects.filter(pk=delivery.pk).update(attempts=1, next_attempt_at=lease)
+    ignored = InboundEvent.objects.create(
+        channel_account=email_account, external_id="loop-1", payload=b"", status="ignored"
+    )
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = process_again(staff_client, delivery, ignored)
+
+    assert flashed(response) == [
+        "Queued 1 event(s) to be processed again.",
+        f"Left alone, a worker is processing them: {delivery.pk}.",
+    ]
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.next_attempt_at) == (1, lease)
+    ignored.refresh_from_db()
+    assert ignored.status == "pending"
+    assert len(callbacks) == 1
 
 
 def test_deliveries_are_read_only(staff_client: Client, delivery: InboundEvent) -> None:

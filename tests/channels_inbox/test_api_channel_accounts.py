@@ -54,6 +54,7 @@ def test_admin_lists_accounts_without_their_credentials(
         "address": "+14155550100",
         "default_team": support_team.pk,
         "is_active": True,
+        "options": {},
         "webhook_url": "http://127.0.0.1:8000/webhooks/whatsapp/whatsapp-main/",
         "has_credentials": True,
         "credential_keys": ["access_token", "app_secret"],

@@ -27,6 +27,7 @@ from helpdesk.events import (
     CustomersMerged,
     Event,
     MessageCreated,
+    MessageUpdated,
     TicketCreated,
     TicketsMerged,
     TicketUpdated,
@@ -36,16 +37,19 @@ from helpdesk.events import (
 )
 from helpdesk.models import Team, User
 from tests.helpdesk import event_tasks
-from tickets.models import Ticket
+from tickets.models import Message, Ticket
 from tickets.services import (
     InboundMessage,
     add_note,
     add_reply,
+    apply_status_update,
     assign_team,
     assign_ticket,
     change_priority,
     change_status,
     link_order,
+    mark_message_failed,
+    mark_message_sent,
     merge_tickets,
     open_ticket,
     receive_message,
@@ -283,6 +287,59 @@ def when_undo_customer_merge(w: World) -> Expected:
     return [("customer.merge_undone", {"merge_id": merge.pk, **ids})]
 
 
+def _queued_reply(w: World) -> Message:
+    return add_reply(w.ticket, author=w.agent, text="On its way")
+
+
+def _sent_reply(w: World) -> Message:
+    message = mark_message_sent(_queued_reply(w).pk, provider_message_id="out-1@shop.test")
+    assert message is not None
+    return message
+
+
+def _the_reply(w: World) -> Message:
+    return Message.objects.get(ticket=w.ticket, kind=Message.Kind.REPLY)
+
+
+def message_updated(message: Message, *fields: str) -> Expected:
+    ids = {"ticket_id": message.ticket_id, "message_id": message.pk}
+    return [("message.updated", {**ids, "fields": list(fields)})]
+
+
+def when_sent(w: World) -> Expected:
+    message = _the_reply(w)
+    mark_message_sent(message.pk, provider_message_id="out-1@shop.test")
+    fields = ("delivery_error", "delivery_status", "delivery_updated_at", "provider_message_id")
+    return message_updated(message, *fields)
+
+
+def when_failed(w: World) -> Expected:
+    message = _the_reply(w)
+    mark_message_failed(message.pk, error="550 mailbox unavailable")
+    return message_updated(message, "delivery_error", "delivery_status", "delivery_updated_at")
+
+
+def when_delivered(w: World) -> Expected:
+    message = _the_reply(w)
+    apply_status_update(None, provider_message_id="out-1@shop.test", status="delivered")
+    return message_updated(message, "delivery_status", "delivery_updated_at")
+
+
+def when_failure_reported(w: World) -> Expected:
+    message = _the_reply(w)
+    apply_status_update(
+        None, provider_message_id="out-1@shop.test", status="failed", error="Bounced"
+    )
+    return message_updated(message, "delivery_error", "delivery_status", "delivery_updated_at")
+
+
+def when_nothing_moves(w: World) -> Expected:
+    """A report that changes nothing (a late "sent" after "sent") tells nobody."""
+    apply_status_update(None, provider_message_id="out-1@shop.test", status="sent")
+    mark_message_sent(_the_reply(w).pk, provider_message_id="out-2@shop.test")
+    return []
+
+
 def nothing(w: World) -> None:
     return None
 
@@ -316,6 +373,11 @@ CASES: dict[str, tuple[Callable[[World], Any], Callable[[World], Expected]]] = {
         lambda w: merge_customers(w.customer, w.other_customer, actor=None),
         when_undo_customer_merge,
     ),
+    "mark_message_sent": (_queued_reply, when_sent),
+    "mark_message_failed": (_queued_reply, when_failed),
+    "apply_status_update-delivered": (_sent_reply, when_delivered),
+    "apply_status_update-failed": (_sent_reply, when_failure_reported),
+    "apply_status_update-unchanged": (_sent_reply, when_nothing_moves),
 }
 
 
@@ -483,6 +545,7 @@ SAMPLES: list[Event] = [
     TicketCreated(ticket_id=1),
     TicketUpdated(ticket_id=2, fields=("assignee", "status")),
     MessageCreated(ticket_id=3, message_id=30, kind="reply"),
+    MessageUpdated(ticket_id=3, message_id=30, fields=("delivery_status", "delivery_error")),
     TicketsMerged(source_ticket_id=4, target_ticket_id=5),
     CustomersMerged(merge_id=6, source_customer_id=7, target_customer_id=8),
     CustomerMergeUndone(merge_id=6, source_customer_id=7, target_customer_id=8),
@@ -521,6 +584,9 @@ def test_payload_is_json_shaped() -> None:
         ("ticket.updated", {"ticket_id": 1, "fields": "status"}, TypeError),
         ("ticket.updated", {"ticket_id": 1, "fields": [1]}, TypeError),
         ("message.created", {"ticket_id": 1, "message_id": 2, "kind": 3}, TypeError),
+        ("message.updated", {"ticket_id": 1, "fields": ["delivery_status"]}, KeyError),
+        ("message.updated", {"ticket_id": 1, "message_id": "2", "fields": []}, TypeError),
+        ("message.updated", {"ticket_id": 1, "message_id": 2, "fields": "sent"}, TypeError),
     ],
 )
 def test_malformed_payloads_are_refused(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from tickets.models import Attachment, Message, Tag, Ticket, TicketActivity
 from tickets.services import (
     InboundAttachment,
     InboundMessage,
+    add_reply,
     assign_team,
     assign_ticket,
     change_status,
@@ -464,6 +466,35 @@ def test_message_admin_lists_finds_and_shows_messages(
     assert shown.status_code == 200
     assert "Here is a photo." in shown.content.decode()
     assert "damage.png" in shown.content.decode()
+
+
+def test_message_admin_shows_threading_and_delivery_retries(
+    staff_client: Client, message_with_file: Message, agent: User
+) -> None:
+    retry_at = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    reply = add_reply(message_with_file.ticket, author=agent, text="Could you send another?")
+    Message.objects.filter(pk=reply.pk).update(
+        delivery_attempts=3, next_delivery_at=retry_at, delivery_error="421 try again later"
+    )
+
+    listed = staff_client.get(changelist("message"), {"threading_reason": "active_conversation"})
+    replies = staff_client.get(changelist("message"), {"is_automated__exact": "0", "kind": "reply"})
+    shown_reply = staff_client.get(change("message", reply.pk))
+    shown_inbound = staff_client.get(change("message", message_with_file.pk))
+
+    assert [m.pk for m in listed.context["cl"].result_list] == [message_with_file.pk]
+    assert [
+        (m.pk, m.delivery_attempts, m.next_delivery_at) for m in replies.context["cl"].result_list
+    ] == [(reply.pk, 3, retry_at)]
+    for column in ("threading_reason", "is_automated", "delivery_attempts", "next_delivery_at"):
+        assert f"column-{column}" in replies.content.decode()
+    reply_page = shown_reply.content.decode()
+    assert "Delivery attempts" in reply_page
+    assert "Next delivery at" in reply_page
+    assert "421 try again later" in reply_page
+    inbound_page = shown_inbound.content.decode()
+    assert "Continues the active conversation" in inbound_page
+    assert "Is automated" in inbound_page
 
 
 def test_messages_cannot_be_added_changed_or_deleted(

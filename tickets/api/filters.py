@@ -8,18 +8,24 @@ The generic filters live in ``helpdesk.api.filters``; only the tag filter is the
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django.forms.utils import ErrorDict, ErrorList
+from django.http import QueryDict
 from django_filters import rest_framework as filters
+from rest_framework.request import Request
 
 from channels_inbox.models import ChannelAccount
 from customers.models import Customer
 from helpdesk.api.filters import (
     DATE_TIME_SCHEMA,
+    GLOBAL_QUERY_PARAMS,
     IdOrKeywordFilter,
     InFilter,
+    StrictDjangoFilterBackend,
     UpdatedSinceFilter,
     documented,
 )
@@ -66,9 +72,11 @@ class AllTagsFilter(filters.Filter):
     field_class = MultipleCharField
 
     def filter(self, qs: QuerySet[Any], value: list[str]) -> QuerySet[Any]:
-        # One join per tag: a ticket holds each tag once, so no row repeats.
+        # EXISTS, not a join per tag: PostgreSQL plans the joined page several times slower
+        # than it runs it.
         for name in value:
-            qs = qs.filter(tags__name=name)
+            tagged = Ticket.tags.through.objects.filter(ticket_id=OuterRef("pk"), tag__name=name)
+            qs = qs.filter(Exists(tagged))
         return qs
 
 
@@ -139,3 +147,88 @@ class TicketFilter(filters.FilterSet):
     class Meta:
         model = Ticket
         fields: list[str] = []
+
+
+class QuickFilterSet:
+    """A ``FilterSet``'s filters applied without building its form: the same fields clean
+    the same values (so the same 400 messages) and the same filters narrow the queryset,
+    without django-filter's per-request deep copy of every filter and new form class.
+
+    It offers what ``DjangoFilterBackend.filter_queryset`` reads: ``is_valid()``,
+    ``errors`` and ``qs``."""
+
+    _prepared: dict[type[filters.FilterSet], dict[str, filters.Filter]] = {}
+
+    def __init__(
+        self,
+        filterset_class: type[filters.FilterSet],
+        data: QueryDict,
+        queryset: QuerySet[Any],
+        request: Request,
+    ) -> None:
+        self.request = request
+        self.queryset = queryset
+        self.errors = ErrorDict()
+        self.values: dict[str, Any] = {}
+        self.filters = self._filters(filterset_class, queryset)
+        for name, filter_ in self.filters.items():
+            if name not in data:
+                # An absent parameter cleans to "no filter" in the form as well.
+                continue
+            field = filter_.field
+            try:
+                self.values[name] = field.clean(field.widget.value_from_datadict(data, {}, name))
+            except forms.ValidationError as error:
+                self.errors[name] = ErrorList(error.error_list)
+
+    @classmethod
+    def _filters(
+        cls, filterset_class: type[filters.FilterSet], queryset: QuerySet[Any]
+    ) -> dict[str, filters.Filter]:
+        """The class's filters, copied and given their model once per process, as each
+        ``FilterSet`` instance would copy them per request."""
+        prepared = cls._prepared.get(filterset_class)
+        if prepared is None:
+            prepared = copy.deepcopy(filterset_class.base_filters)
+            for filter_ in prepared.values():
+                filter_.model = queryset.model
+                filter_.field  # noqa: B018 -- built once here, not per request
+            cls._prepared[filterset_class] = prepared
+        return prepared
+
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def qs(self) -> QuerySet[Any]:
+        queryset = self.queryset.all()
+        for name, value in self.values.items():
+            # A shallow copy per request: the filter reads the request (``me``) from its
+            # parent, and the prepared filters are shared by every request.
+            filter_ = copy.copy(self.filters[name])
+            filter_.parent = self
+            queryset = filter_.filter(queryset, value)
+        return queryset
+
+
+class TicketFilterBackend(StrictDjangoFilterBackend):
+    """The strict backend, skipped when the request names no filter, and filtering through
+    ``QuickFilterSet`` when it does: building and validating a FilterSet's form costs one
+    to two milliseconds of CPU per request, a tenth of the whole list page."""
+
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet[Any], view: Any
+    ) -> QuerySet[Any]:
+        paginator = getattr(view, "paginator", None)
+        plain = set(GLOBAL_QUERY_PARAMS)
+        if paginator is not None and hasattr(paginator, "query_param_names"):
+            plain |= paginator.query_param_names()
+        if plain.issuperset(request.query_params):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+    def get_filterset(self, request: Request, queryset: QuerySet[Any], view: Any) -> Any:
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return None
+        return QuickFilterSet(filterset_class, request.query_params, queryset, request)

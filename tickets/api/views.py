@@ -38,7 +38,7 @@ from helpdesk.api.exceptions import ServiceErrorsMixin
 from helpdesk.api.views import ID_PATTERN, METHODS_WITHOUT_PUT, request_user
 from helpdesk.models import User
 from tickets import services
-from tickets.api.filters import TicketFilter
+from tickets.api.filters import TicketFilter, TicketFilterBackend
 from tickets.api.pagination import TicketPagination, TimelinePagination
 from tickets.api.serializers import (
     MessageMoveSerializer,
@@ -56,9 +56,11 @@ from tickets.api.serializers import (
 )
 from tickets.models import Message, Ticket
 from tickets.queries import (
+    attach_tags_and_orders,
     ticket_activities_queryset,
     ticket_list_queryset,
     ticket_messages_queryset,
+    ticket_rows,
 )
 
 CONFLICT = OpenApiResponse(description="The ticket's state forbids the change (TicketError).")
@@ -78,6 +80,7 @@ class TicketViewSet(
     Status codes are described in this module's docstring (400 / 404 / 409)."""
 
     serializer_class = TicketSerializer
+    filter_backends = [TicketFilterBackend]
     filterset_class = TicketFilter
     pagination_class = TicketPagination
     parser_classes = [JSONParser]
@@ -86,7 +89,9 @@ class TicketViewSet(
     conflict_errors = (services.TicketError,)
 
     def get_queryset(self) -> Any:
-        return ticket_list_queryset()
+        # Only the ids: the list pages over the bare ticket table, then ``ticket_rows``
+        # loads the page's rows with their relations (see there why).
+        return Ticket.objects.only("id")
 
     # --- Helpers -------------------------------------------------------------------------------
 
@@ -100,7 +105,7 @@ class TicketViewSet(
         return get_object_or_404(Ticket, pk=self.kwargs["pk"])
 
     def _ticket_response(self, ticket_id: int, code: int = status.HTTP_200_OK) -> Response:
-        ticket = ticket_list_queryset().get(pk=ticket_id)
+        (ticket,) = ticket_rows([ticket_id])
         return Response(TicketSerializer(ticket, context=self.get_serializer_context()).data, code)
 
     def _message_response(self, message: Message, code: int = status.HTTP_201_CREATED) -> Response:
@@ -120,10 +125,16 @@ class TicketViewSet(
 
     # --- Tickets -------------------------------------------------------------------------------
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        tickets = ticket_rows([row.pk for row in page or []])
+        return self.get_paginated_response(self.get_serializer(tickets, many=True).data)
+
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         # Not get_object(): the list's filters narrow lists, and a ticket's own URL shows the
         # ticket whatever the query string says.
-        ticket = get_object_or_404(self.get_queryset(), pk=pk)
+        ticket = get_object_or_404(ticket_list_queryset(), pk=pk)
+        attach_tags_and_orders([ticket])
         return Response(self.get_serializer(ticket).data)
 
     @extend_schema(

@@ -23,8 +23,8 @@ MESSAGE = (
 # Straight into the migrated database: one Django process fewer to start.
 CREATE_ACCOUNT = """
 INSERT INTO channels_inbox_channelaccount
-    (kind, name, slug, address, credentials, is_active, created_at, updated_at)
-VALUES ('email', 'Support', 'support', 'support@shop.test', '{}', 1,
+    (kind, name, slug, address, credentials, options, is_active, created_at, updated_at)
+VALUES ('email', 'Support', 'support', 'support@shop.test', '{}', '{}', 1,
         '2026-01-01 00:00:00', '2026-01-01 00:00:00')
 """
 
