@@ -76,12 +76,7 @@ def ticket_list_queryset() -> QuerySet[Ticket]:
 
 def ticket_rows(ids: Sequence[int]) -> list[Ticket]:
     """The tickets with these ids, in this order, ready for ``TicketSerializer``: three
-    queries whatever the number of ids (the tickets with their joined rows, tags, orders).
-
-    The list pages its ids first over the bare ticket table (``Ticket.objects.only("id")``)
-    and loads the rows here: PostgreSQL plans the filtered, sorted page without the four
-    joins and the joins for a known set of ids, both much cheaper than planning them as one
-    query."""
+    queries whatever the number of ids (the tickets with their joined rows, tags, orders)."""
     if not ids:
         return []
     by_id = ticket_list_queryset().in_bulk(ids)

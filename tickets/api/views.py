@@ -89,9 +89,7 @@ class TicketViewSet(
     conflict_errors = (services.TicketError,)
 
     def get_queryset(self) -> Any:
-        # Only the ids: the list pages over the bare ticket table, then ``ticket_rows``
-        # loads the page's rows with their relations (see there why).
-        return Ticket.objects.only("id")
+        return ticket_list_queryset()
 
     # --- Helpers -------------------------------------------------------------------------------
 
@@ -126,8 +124,9 @@ class TicketViewSet(
     # --- Tickets -------------------------------------------------------------------------------
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        tickets = ticket_rows([row.pk for row in page or []])
+        # Tags and orders as flat rows rather than prefetch_related: see attach_tags_and_orders.
+        tickets = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        attach_tags_and_orders(tickets)
         return self.get_paginated_response(self.get_serializer(tickets, many=True).data)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
