@@ -132,6 +132,24 @@ class TicketForm(forms.ModelForm):
             self.fields["assignee"].queryset = User.objects.filter(is_active=True)  # type: ignore[attr-defined]
 
 
+# Shown on the ticket page, never edited there: the services own them.
+TICKET_IDENTITY_FIELDS = ("number", "subject", "customer", "channel", "channel_account")
+TICKET_TIMELINE_FIELDS = (
+    "created_at",
+    "updated_at",
+    "first_response_due_at",
+    "next_response_due_at",
+    "resolution_due_at",
+    "first_responded_at",
+    "last_customer_message_at",
+    "last_agent_message_at",
+    "solved_at",
+    "closed_at",
+    "merged_into",
+    "follow_up_of",
+)
+
+
 @admin.register(Ticket)
 class TicketAdmin(HelpdeskAdmin):
     form = TicketForm
@@ -157,48 +175,17 @@ class TicketAdmin(HelpdeskAdmin):
     show_full_result_count = False
     autocomplete_fields = ("assignee", "tags", "orders")
     fieldsets = (
-        (None, {"fields": ("number", "subject", "customer", "channel", "channel_account")}),
+        (None, {"fields": TICKET_IDENTITY_FIELDS}),
         ("Handling", {"fields": ("status", "priority", "assignee", "team", "tags", "orders")}),
         (
             "Timeline",
             {
                 "classes": ("collapse",),
-                "fields": (
-                    "created_at",
-                    "updated_at",
-                    "first_response_due_at",
-                    "next_response_due_at",
-                    "resolution_due_at",
-                    "first_responded_at",
-                    "last_customer_message_at",
-                    "last_agent_message_at",
-                    "solved_at",
-                    "closed_at",
-                    "merged_into",
-                    "follow_up_of",
-                ),
+                "fields": TICKET_TIMELINE_FIELDS,
             },
         ),
     )
-    readonly_fields = (
-        "number",
-        "subject",
-        "customer",
-        "channel",
-        "channel_account",
-        "created_at",
-        "updated_at",
-        "first_response_due_at",
-        "next_response_due_at",
-        "resolution_due_at",
-        "first_responded_at",
-        "last_customer_message_at",
-        "last_agent_message_at",
-        "solved_at",
-        "closed_at",
-        "merged_into",
-        "follow_up_of",
-    )
+    readonly_fields = (*TICKET_IDENTITY_FIELDS, *TICKET_TIMELINE_FIELDS)
     inlines = (MessageInline, TicketActivityInline)
     actions = ("mark_open", "mark_pending", "mark_solved", "close", "unassign")
 
