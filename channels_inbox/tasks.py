@@ -22,6 +22,10 @@ from django.utils import timezone
 
 from channels_inbox import services
 from channels_inbox.adapters import ChannelError, ParseResult, get_adapter
+
+# Imported so Celery registers them: autodiscovery (worker, beat and the embedded scheduler
+# alike) imports only <app>.tasks.
+from channels_inbox.email.tasks import poll_imap_account_task, poll_imap_task  # noqa: F401
 from channels_inbox.models import ChannelAccount, InboundEvent
 from channels_inbox.pipeline import RecipientMissingError, build_outbound_message, retry_delay
 from helpdesk.events import MessageCreated, event_from_payload

@@ -1,5 +1,5 @@
-"""Periodic IMAP polling. Celery finds this module through
-``app.autodiscover_tasks(["channels_inbox.email"])`` in helpdesk/celery.py."""
+"""Periodic IMAP polling. Celery registers these tasks through channels_inbox/tasks.py,
+which imports them: autodiscovery only looks at <app>/tasks.py."""
 
 from __future__ import annotations
 

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -146,3 +149,31 @@ def test_no_embedded_scheduler_under_tests_or_with_redis(settings: Any) -> None:
     settings.TESTING = False
     settings.REDIS_URL = "redis://127.0.0.1:6379/0"
     assert start_embedded_scheduler() is None
+
+
+def test_a_fresh_process_finds_every_scheduled_task() -> None:
+    """In the test process other tests may already have imported a task module; a new
+    process (``make run``, a worker) has only what autodiscovery loads."""
+    program = (
+        "import django; django.setup();"
+        "from django.conf import settings;"
+        "from helpdesk.celery import app;"
+        "from helpdesk.scheduler import EmbeddedScheduler;"
+        "EmbeddedScheduler(settings.CELERY_BEAT_SCHEDULE);"
+        "print(sorted(e['task'] for e in settings.CELERY_BEAT_SCHEDULE.values()"
+        " if e['task'] not in app.tasks))"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "helpdesk.settings"}
+    environment.pop("REDIS_URL", None)
+
+    finished = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+        check=False,
+    )
+
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip().splitlines()[-1] == "[]"
