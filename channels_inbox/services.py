@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -273,8 +273,8 @@ def deactivate_channel_account(account: ChannelAccount, *, actor: User) -> Chann
 
 
 # --- Inbound events ------------------------------------------------------------------------
-# The pipeline's rows: stored by an entry point, claimed and finished by
-# channels_inbox.tasks.process_inbound_event_task.
+# The pipeline's rows: stored by an entry point, claimed and finished by the tasks in
+# channels_inbox.tasks (new ones in batches, retries one by one).
 
 MAX_EXTERNAL_ID_LENGTH = 255
 MAX_EVENT_ERROR_LENGTH = 4000
@@ -306,7 +306,7 @@ def store_inbound_event(
     Raises ValueError on a blank external id or a payload that is not bytes: entry points
     derive the id themselves (a Message-ID, a provider event id, a digest of the body)."""
     # tasks imports this module for the event lifecycle below.
-    from channels_inbox.tasks import process_inbound_event_task
+    from channels_inbox.tasks import request_inbound_processing
 
     key = inbound_event_key(external_id)
     if not key:
@@ -314,15 +314,23 @@ def store_inbound_event(
     if not isinstance(payload, bytes | bytearray | memoryview):
         raise ValueError("An inbound event's payload is the raw bytes received.")
     clean_headers = {str(name): str(value) for name, value in (headers or {}).items()}
-    with transaction.atomic():
-        event, created = InboundEvent.objects.get_or_create(
-            channel_account=account,
-            external_id=key,
-            defaults={"payload": bytes(payload), "headers": clean_headers},
-        )
-        if created:
-            enqueue_on_commit(process_inbound_event_task, event.pk)
-    return event, created
+    # Insert first and look only on a conflict: a repeat is the rare case, and the entry
+    # points answer the provider only once this has returned.
+    try:
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                channel_account=account,
+                external_id=key,
+                payload=bytes(payload),
+                headers=clean_headers,
+            )
+            transaction.on_commit(request_inbound_processing, robust=True)
+    except IntegrityError:
+        existing = InboundEvent.objects.filter(channel_account=account, external_id=key).first()
+        if existing is None:  # not the unique constraint after all
+            raise
+        return existing, False
+    return event, True
 
 
 def _event_error(error: str) -> str:
@@ -347,6 +355,30 @@ def claim_inbound_event(event_id: int, *, until: datetime) -> bool:
         .update(next_attempt_at=until, attempts=F("attempts") + 1)
     )
     return claimed == 1
+
+
+def claim_new_inbound_events(*, limit: int, until: datetime) -> list[int]:
+    """Take up to ``limit`` new events (stored, never tried), oldest first, each as
+    ``claim_inbound_event`` does. On PostgreSQL, rows another worker is claiming at the same
+    moment are skipped rather than waited for, and the batch is claimed in one statement."""
+    new_events = InboundEvent.objects.filter(
+        status=InboundEvent.Status.PENDING, next_attempt_at__isnull=True
+    ).order_by("pk")
+    if not connection.features.has_select_for_update_skip_locked:
+        # SQLite: one writer at a time, and a read that turns into a write inside one
+        # transaction fails if another writer committed in between; each claim is its own
+        # conditional UPDATE instead.
+        candidates = list(new_events.values_list("pk", flat=True)[:limit])
+        return [pk for pk in candidates if claim_inbound_event(pk, until=until)]
+    with transaction.atomic():
+        # The rows stay locked until commit, so they still match when updated.
+        claimed = list(
+            new_events.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit]
+        )
+        InboundEvent.objects.filter(pk__in=claimed).update(
+            next_attempt_at=until, attempts=F("attempts") + 1
+        )
+    return claimed
 
 
 def finish_inbound_event(event_id: int, *, ignored_reason: str = "") -> str:

@@ -16,6 +16,7 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -28,7 +29,7 @@ from channels_inbox.adapters import ChannelError, ParseResult, get_adapter
 from channels_inbox.email.tasks import poll_imap_account_task, poll_imap_task  # noqa: F401
 from channels_inbox.models import ChannelAccount, InboundEvent
 from channels_inbox.pipeline import RecipientMissingError, build_outbound_message, retry_delay
-from helpdesk.events import MessageCreated, event_from_payload
+from helpdesk.events import EventConsumerTask, MessageQueued, event_from_payload
 from tickets.models import Message
 from tickets.services import (
     TicketError,
@@ -53,8 +54,6 @@ DELIVERY_LEASE = timedelta(minutes=5)
 # claim lets one run through, but wasted broker traffic).
 SWEEP_GRACE = timedelta(minutes=2)
 SWEEP_BATCH = 500
-# Message kinds an agent, a macro or a rule sends to the customer.
-OUTBOUND_KINDS = frozenset({Message.Kind.REPLY})
 
 
 def _enqueue_later(task: Any, item_id: int, delay: float) -> None:
@@ -117,20 +116,26 @@ def _inbound_failed(
 def process_inbound_event_task(event_id: int) -> str:
     """Parse a stored event and thread what it holds; returns the event's status, or
     "skipped" when there was nothing to claim (done, held by another worker, backing off).
-
-    A permanent ChannelError or a message the tickets refuse (TicketError) fails the event
-    for good; a transient ChannelError and an unexpected exception (a deadlock, a full disk,
-    a bug the next deploy fixes) are retried with backoff up to INBOUND_MAX_ATTEMPTS."""
+    Retries, the sweep and reprocessing come this way; new events usually arrive in a
+    batch through ``process_new_inbound_events_task``."""
     if not services.claim_inbound_event(event_id, until=timezone.now() + INBOUND_LEASE):
         return "skipped"
     event = InboundEvent.objects.select_related("channel_account").get(pk=event_id)
+    return _process_claimed(event)
+
+
+def _process_claimed(event: InboundEvent) -> str:
+    """A permanent ChannelError or a message the tickets refuse (TicketError) fails the
+    event for good; a transient ChannelError and an unexpected exception (a deadlock, a
+    full disk, a bug the next deploy fixes) are retried with backoff up to
+    INBOUND_MAX_ATTEMPTS."""
     account = event.channel_account
     try:
         result = get_adapter(account.kind).parse(account, event)
         with transaction.atomic():
             _save_parsed(account, result)
             ignored = "" if result.messages or result.statuses else result.ignored_reason
-            return services.finish_inbound_event(event_id, ignored_reason=ignored)
+            return services.finish_inbound_event(event.pk, ignored_reason=ignored)
     except ChannelError as error:
         return _inbound_failed(
             event, str(error), permanent=error.permanent, retry_after=error.retry_after
@@ -138,10 +143,69 @@ def process_inbound_event_task(event_id: int) -> str:
     except TicketError as error:
         return _inbound_failed(event, str(error), permanent=True, retry_after=None)
     except Exception as error:
-        logger.exception("Processing inbound event %s failed", event_id)
+        logger.exception("Processing inbound event %s failed", event.pk)
         return _inbound_failed(
             event, f"{type(error).__name__}: {error}", permanent=False, retry_after=None
         )
+
+
+# New events are processed in batches by at most INBOUND_BATCH_WORKERS tasks at a time, one
+# per "slot" (a cache key that says the slot's task is queued or running). Storing an event
+# takes a free slot if there is one and enqueues its task; a task gives its slot back when
+# it finds nothing left. A burst of mail then costs a handful of tasks instead of one each,
+# and a quiet mailbox still gets each mail processed at once.
+BATCH_SIZE = 20
+# Longer than a batch takes; a slot whose worker died frees itself after this.
+BATCH_SLOT_TIMEOUT = 120
+
+
+def _slot_key(slot: int) -> str:
+    return f"inbound-batch-slot:{slot}"
+
+
+def request_inbound_processing() -> None:
+    """Have new events processed soon: called once an event's storing has committed."""
+    for slot in range(settings.INBOUND_BATCH_WORKERS):
+        if cache.add(_slot_key(slot), 1, timeout=BATCH_SLOT_TIMEOUT):
+            try:
+                process_new_inbound_events_task.delay(slot)
+            except Exception:
+                # The sweep takes the event once its grace has passed.
+                cache.delete(_slot_key(slot))
+                logger.exception("Could not enqueue inbound processing")
+            return
+
+
+@shared_task(name="channels_inbox.process_new_inbound_events_task")
+def process_new_inbound_events_task(slot: int) -> int:
+    """Process new events, a batch at a time, until none is left; returns how many."""
+    key = _slot_key(slot)
+    processed = 0
+    try:
+        while True:
+            claimed = services.claim_new_inbound_events(
+                limit=BATCH_SIZE, until=timezone.now() + INBOUND_LEASE
+            )
+            if not claimed:
+                # Give the slot back before the last look: an event stored after that look
+                # finds the slot free and starts a task of its own.
+                cache.delete(key)
+                claimed = services.claim_new_inbound_events(
+                    limit=BATCH_SIZE, until=timezone.now() + INBOUND_LEASE
+                )
+                if not claimed:
+                    return processed
+                cache.add(key, 1, timeout=BATCH_SLOT_TIMEOUT)
+            else:
+                cache.touch(key, timeout=BATCH_SLOT_TIMEOUT)
+            events = InboundEvent.objects.filter(pk__in=claimed).select_related("channel_account")
+            for event in events.order_by("pk"):
+                _process_claimed(event)
+                processed += 1
+    except BaseException:
+        # Claimed events keep their lease; the sweep hands them on when it runs out.
+        cache.delete(key)
+        raise
 
 
 # --- Outbound ------------------------------------------------------------------------------
@@ -205,20 +269,23 @@ def deliver_message_task(message_id: int) -> str:
     return Message.DeliveryStatus.SENT
 
 
-@shared_task(name="channels_inbox.handle_event_task")
+@shared_task(
+    name="channels_inbox.handle_event_task",
+    base=EventConsumerTask,
+    subscribed_events=frozenset({MessageQueued.name}),
+)
 def handle_event_task(name: str, payload: dict[str, Any]) -> None:
-    """Subscribed to every domain event (settings.EVENT_CONSUMER_TASKS): a new outbound
-    message is sent once the transaction that queued it has committed."""
-    if name != MessageCreated.name:
+    """Subscribed to queued outbound messages (settings.EVENT_CONSUMER_TASKS): each is sent
+    once the transaction that queued it has committed."""
+    if name != MessageQueued.name:
         return
     try:
         event = event_from_payload(name, payload)
     except (KeyError, TypeError):
         logger.warning("Ignoring a malformed %s event: %r", name, payload)
         return
-    assert isinstance(event, MessageCreated)
-    if event.kind in OUTBOUND_KINDS:
-        deliver_message_task.delay(event.message_id)
+    assert isinstance(event, MessageQueued)
+    deliver_message_task.delay(event.message_id)
 
 
 # --- Sweeps --------------------------------------------------------------------------------

@@ -3,20 +3,29 @@
 ``emit()`` waits for the surrounding transaction to commit, then does exactly two things:
 it pushes the event to the agents' browsers through the Channels layer, and it enqueues each
 task named in ``settings.EVENT_CONSUMER_TASKS`` (automation subscribes there, so this module
-never imports an app that depends on it). Events are small typed records of ids; receivers
-load what they need, so a late delivery never carries stale data.
+never imports an app that depends on it). A task built on ``EventConsumerTask`` with
+``subscribed_events`` (``@shared_task(base=EventConsumerTask, subscribed_events=...)``) is
+enqueued only for the events it names; any other task, for every event. Events are small
+typed records of ids; receivers load what they need, so a late delivery never carries stale
+data.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import logging
+import os
+import threading
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from typing import Any, ClassVar
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from celery import Task
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
@@ -24,6 +33,12 @@ from django.utils.module_loading import import_string
 logger = logging.getLogger(__name__)
 
 AGENTS_GROUP = "agents"
+
+
+class EventConsumerTask(Task):
+    """A consumer task that names the events it takes; None takes all of them."""
+
+    subscribed_events: ClassVar[frozenset[str] | None] = None
 
 
 def ticket_group(ticket_id: int) -> str:
@@ -86,6 +101,19 @@ class MessageUpdated(Event):
 
 
 @dataclasses.dataclass(frozen=True)
+class MessageQueued(Event):
+    """An outbound message waits for its channel to send it. For the delivery pipeline
+    only: browsers learn of the message from ``message.created``."""
+
+    name: ClassVar[str] = "message.queued"
+    ticket_id: int
+    message_id: int
+
+    def groups(self) -> list[str]:
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
 class TicketsMerged(Event):
     name: ClassVar[str] = "ticket.merged"
     source_ticket_id: int
@@ -115,6 +143,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TicketUpdated,
         MessageCreated,
         MessageUpdated,
+        MessageQueued,
         TicketsMerged,
         CustomersMerged,
         CustomerMergeUndone,
@@ -168,12 +197,18 @@ def deliver(event: Event) -> None:
     for task_path in settings.EVENT_CONSUMER_TASKS:
         try:
             task: Any = import_string(task_path)
+            wanted = getattr(task, "subscribed_events", None)
+            if wanted is not None and event.name not in wanted:
+                continue
             task.delay(event.name, payload)
         except Exception:
             logger.exception("Could not hand %s to %s", event.name, task_path)
 
 
 def _push_to_browsers(event: Event, payload: dict[str, Any]) -> None:
+    groups = event.groups()
+    if not groups:
+        return
     try:
         layer = get_channel_layer()
     except Exception:
@@ -182,12 +217,68 @@ def _push_to_browsers(event: Event, payload: dict[str, Any]) -> None:
         return
     if layer is None:
         return
-    send: Callable[..., Any] = async_to_sync(layer.group_send)
     message = {"type": "helpdesk.event", "event": event.name, "data": payload}
-    for group in event.groups():
-        try:
-            send(group, message)
-        except Exception:
-            # The change is committed; a browser that misses a push catches up on its next
-            # fetch. Automation below must still run, so a realtime outage is only logged.
-            logger.exception("Could not push %s to group %s", event.name, group)
+    if isinstance(layer, InMemoryChannelLayer):
+        # Its queues belong to the event loop of the one process that serves the sockets:
+        # push on that loop (async_to_sync finds it from a view's thread) and wait.
+        send: Callable[..., Any] = async_to_sync(layer.group_send)
+        for group in groups:
+            try:
+                send(group, message)
+            except Exception as error:
+                _push_failed(event.name, group, error)
+        return
+    # An out-of-process layer (Redis) is pushed to from a loop that lives as long as the
+    # process, without waiting: a new event loop and connection per event cost a worker
+    # more than threading the message itself.
+    for group in groups:
+        _background_loop().submit(
+            layer.group_send(group, message),
+            on_error=functools.partial(_push_failed, event.name, group),
+        )
+
+
+def _push_failed(name: str, group: str, error: BaseException) -> None:
+    # The change is committed; a browser that misses a push catches up on its next fetch.
+    # Automation must still run, so a realtime outage is only logged.
+    logger.error("Could not push %s to group %s", name, group, exc_info=error)
+
+
+class _BackgroundLoop:
+    """An event loop on a daemon thread, for fire-and-forget coroutines from sync code."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="event-push-loop", daemon=True
+        )
+        self.thread.start()
+
+    def submit(
+        self, coroutine: Coroutine[Any, Any, Any], *, on_error: Callable[[BaseException], None]
+    ) -> None:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+        def report(done: Future[Any]) -> None:
+            error = done.exception()
+            if error is not None:
+                on_error(error)
+
+        future.add_done_callback(report)
+
+
+_loops: dict[int, _BackgroundLoop] = {}
+_loops_lock = threading.Lock()
+
+
+def _background_loop() -> _BackgroundLoop:
+    """This process's loop: keyed by pid because a forked worker child inherits the parent's
+    objects but not its threads."""
+    pid = os.getpid()
+    loop = _loops.get(pid)
+    if loop is None:
+        with _loops_lock:
+            loop = _loops.get(pid)
+            if loop is None:
+                loop = _loops[pid] = _BackgroundLoop()
+    return loop

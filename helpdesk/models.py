@@ -3,8 +3,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
-from django.db.models import F
+from django.db import connection, models
 
 
 class Team(models.Model):
@@ -95,7 +94,16 @@ class Sequence(models.Model):
     @classmethod
     def next_value(cls, name: str) -> int:
         """Increment and return the counter. Run it inside the caller's transaction: the
-        UPDATE holds the row lock until commit, so two writers never get the same number."""
+        UPDATE holds the row lock until commit, so two writers never get the same number.
+        One statement in the usual case (PostgreSQL and SQLite both have RETURNING); the
+        first use of a counter creates its row."""
+        # The model's own table name, quoted: nothing from outside reaches this SQL.
+        table = connection.ops.quote_name(cls._meta.db_table)
+        sql = f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value"  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [name])
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0])
         cls.objects.get_or_create(name=name)
-        cls.objects.filter(name=name).update(value=F("value") + 1)
-        return cls.objects.values_list("value", flat=True).get(name=name)
+        return cls.next_value(name)

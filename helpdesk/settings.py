@@ -270,6 +270,9 @@ PIPELINE_RETRY_MAX_DELAY_SECONDS = 3600
 # fix and `manage.py reprocess_inbound` bring it back), about three hours for a reply.
 INBOUND_MAX_ATTEMPTS = 8
 OUTBOUND_MAX_ATTEMPTS = 10
+# How many worker processes may take new inbound events at once (each in batches): the
+# worker's concurrency, so a burst keeps every process busy and leaves none idle.
+INBOUND_BATCH_WORKERS = 2
 
 # --- Auth ----------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from customers.models import Customer, Identity, Order
 from customers.services import resolve_sender
 from helpdesk.events import (
     MessageCreated,
+    MessageQueued,
     MessageUpdated,
     TicketCreated,
     TicketsMerged,
@@ -217,8 +218,10 @@ def open_ticket(
     actor: User | None = None,
     follow_up_of: Ticket | None = None,
 ) -> Ticket:
-    """A new ticket with no messages yet; ``receive_message`` and the API add them."""
-    with transaction.atomic():
+    """A new ticket with no messages yet; ``receive_message`` and the API add them. The
+    caller's transaction holds the new row's lock until it commits."""
+    # No savepoint: a ticket that cannot be created fails the caller's whole change.
+    with transaction.atomic(savepoint=False):
         ticket = Ticket.objects.create(
             number=Counter.next_value(TICKET_NUMBER_SEQUENCE),
             subject=subject.strip()[:300],
@@ -477,24 +480,20 @@ def _thread_inbound(
         reason: str
         if match is None or found is None:
             reason = Message.ThreadingReason.NEW_CONVERSATION
-            ticket = _lock(
-                open_ticket(
-                    customer=sender.customer,
-                    channel=inbound.channel,
-                    channel_account=channel_account,
-                    subject=inbound.subject or _subject_from(inbound.text),
-                )
+            ticket = open_ticket(
+                customer=sender.customer,
+                channel=inbound.channel,
+                channel_account=channel_account,
+                subject=inbound.subject or _subject_from(inbound.text),
             )
         elif found.status == Status.CLOSED:
             reason = Message.ThreadingReason.FOLLOW_UP
-            ticket = _lock(
-                open_ticket(
-                    customer=sender.customer,
-                    channel=inbound.channel,
-                    channel_account=channel_account,
-                    subject=inbound.subject or found.subject,
-                    follow_up_of=found,
-                )
+            ticket = open_ticket(
+                customer=sender.customer,
+                channel=inbound.channel,
+                channel_account=channel_account,
+                subject=inbound.subject or found.subject,
+                follow_up_of=found,
             )
         else:
             reason = match.reason
@@ -675,6 +674,7 @@ def add_reply(
             changed |= _apply_status(ticket, new_status, author, now)
         _save(ticket, changed)
         emit(MessageCreated(ticket_id=ticket.pk, message_id=message.pk, kind=message.kind))
+        emit(MessageQueued(ticket_id=ticket.pk, message_id=message.pk))
         emit(TicketUpdated(ticket_id=ticket.pk, fields=tuple(sorted(changed))))
     return message
 

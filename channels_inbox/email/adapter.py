@@ -47,6 +47,7 @@ import hashlib
 import logging
 import smtplib
 import ssl
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,6 +60,8 @@ from django.core.cache import cache
 from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail import get_connection
 from django.core.mail.utils import DNS_NAME
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from channels_inbox.adapters.base import (
     ChannelAdapter,
@@ -281,15 +284,37 @@ def base_address(address: str) -> str:
     return f"{local.split('+', 1)[0]}@{domain}"
 
 
+# The active mailboxes change rarely and are read for every mail: each process keeps them
+# this many seconds, and forgets them at once when it saves or deletes an account itself.
+MAILBOXES_MAX_AGE = 10.0
+_mailboxes: tuple[float, frozenset[str]] | None = None
+
+
 def own_addresses(account: ChannelAccount) -> set[str]:
     """Every active mailbox of ours (and this one, even when it is deactivated)."""
-    addresses = ChannelAccount.objects.filter(kind="email", is_active=True).values_list(
-        "address", flat=True
-    )
-    found = {base_address(value) for value in addresses if value.strip()}
+    found = set(_active_mailboxes())
     if account.address.strip():
         found.add(base_address(account.address))
     return found
+
+
+def _active_mailboxes() -> frozenset[str]:
+    global _mailboxes
+    now = time.monotonic()
+    if _mailboxes is not None and now - _mailboxes[0] < MAILBOXES_MAX_AGE:
+        return _mailboxes[1]
+    addresses = ChannelAccount.objects.filter(kind="email", is_active=True).values_list(
+        "address", flat=True
+    )
+    found = frozenset(base_address(value) for value in addresses if value.strip())
+    _mailboxes = (now, found)
+    return found
+
+
+@receiver([post_save, post_delete], sender=ChannelAccount)
+def _forget_mailboxes(**_: Any) -> None:
+    global _mailboxes
+    _mailboxes = None
 
 
 def _addresses(value: Any) -> list[str]:
@@ -427,14 +452,13 @@ def _rate_limited(account: ChannelAccount, sender: str) -> str:
         return ""
     digest = hashlib.sha256(sender.encode()).hexdigest()[:32]
     key = f"email-rate:{account.pk}:{digest}"
-    # add() starts the window only when none is open; incr() is atomic in Redis and in the
-    # local-memory cache, so concurrent workers never lose a count.
-    cache.add(key, 0, timeout=RATE_WINDOW_SECONDS)
+    # incr() is atomic in Redis and in the local-memory cache, so concurrent workers never
+    # lose a count; it fails when no window is open, and add() opens one. One cache call
+    # per mail in the usual case.
     try:
         count = cache.incr(key)
-    except ValueError:  # the window closed between add() and incr()
-        cache.add(key, 1, timeout=RATE_WINDOW_SECONDS)
-        count = 1
+    except ValueError:
+        count = 1 if cache.add(key, 1, timeout=RATE_WINDOW_SECONDS) else cache.incr(key)
     if count > limit:
         minutes = RATE_WINDOW_SECONDS // 60
         return f"rate limit: {sender} sent {count} messages in {minutes} minutes"

@@ -9,9 +9,11 @@ a message the mail server delivers twice, e.g. after a timeout on our answer.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy
@@ -24,7 +26,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
-from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from channels_inbox.models import ChannelAccount
 from helpdesk.channel_kinds import ChannelKind
@@ -71,24 +74,60 @@ def recipient_candidates(address: str) -> list[str]:
     return candidates
 
 
-def find_recipient_account(address: str) -> ChannelAccount | None:
-    """The active email account that receives mail sent to ``address``, or None."""
-    candidates = recipient_candidates(address)
-    if not candidates:
-        return None
-    condition = Q()
-    for candidate in candidates:
-        condition |= Q(address__iexact=candidate)
-    accounts = list(
-        ChannelAccount.objects.filter(condition, kind=ChannelKind.EMAIL, is_active=True).order_by(
-            "pk"
-        )
-    )
-    for candidate in candidates:
-        for account in accounts:
-            if account.address.lower() == candidate:
+# Bumped whenever this process saves or deletes an account, so every directory reloads.
+_accounts_changed = itertools.count(1)
+_accounts_version = 0
+
+
+@receiver([post_save, post_delete], sender=ChannelAccount)
+def _accounts_have_changed(**_: Any) -> None:
+    global _accounts_version
+    _accounts_version = next(_accounts_changed)
+
+
+class RecipientDirectory:
+    """The active email accounts by address, for the RCPT check of every mail. They change
+    rarely, so an ingress reloads them at most every ``max_age`` seconds: a new or
+    deactivated account takes effect within that time, and at once when this process saves
+    or deletes an account itself."""
+
+    def __init__(self, *, max_age: float) -> None:
+        self.max_age = max_age
+        self._loaded: tuple[float, int, dict[str, ChannelAccount]] | None = None
+
+    def current(self) -> dict[str, ChannelAccount] | None:
+        """The accounts by lower-cased address; None when they must be loaded again."""
+        loaded = self._loaded
+        if (
+            loaded is None
+            or loaded[1] != _accounts_version
+            or time.monotonic() - loaded[0] >= self.max_age
+        ):
+            return None
+        return loaded[2]
+
+    def load(self) -> dict[str, ChannelAccount]:
+        """Read the accounts (synchronous: in the database thread)."""
+        started, version = time.monotonic(), _accounts_version
+        accounts: dict[str, ChannelAccount] = {}
+        active = ChannelAccount.objects.filter(kind=ChannelKind.EMAIL, is_active=True)
+        for account in active.order_by("pk"):
+            # Two accounts differing only in case: the older one receives.
+            accounts.setdefault(account.address.strip().lower(), account)
+        self._loaded = (started, version, accounts)
+        return accounts
+
+    @staticmethod
+    def find(accounts: dict[str, ChannelAccount], address: str) -> ChannelAccount | None:
+        """The account that receives mail sent to ``address``, most specific first."""
+        for candidate in recipient_candidates(address):
+            account = accounts.get(candidate)
+            if account is not None:
                 return account
-    return None
+        return None
+
+
+RECIPIENT_DIRECTORY_MAX_AGE = 10.0
 
 
 # --- Delivery ids ---------------------------------------------------------------------------
@@ -182,6 +221,7 @@ class IngressHandler:
     def __init__(self, *, max_bytes: int, transport: str) -> None:
         self.max_bytes = max_bytes
         self.transport = transport
+        self.recipients = RecipientDirectory(max_age=RECIPIENT_DIRECTORY_MAX_AGE)
 
     async def handle_RCPT(
         self,
@@ -194,7 +234,10 @@ class IngressHandler:
         if len(envelope.routes) >= MAX_RECIPIENTS:
             return REPLY_TOO_MANY_RECIPIENTS
         try:
-            account = await _in_database_thread(find_recipient_account)(address)
+            accounts = self.recipients.current()
+            if accounts is None:
+                accounts = await _in_database_thread(self.recipients.load)()
+            account = self.recipients.find(accounts, address)
         except DatabaseError:
             logger.exception("Database unavailable while checking a recipient")
             return REPLY_TRY_AGAIN

@@ -11,12 +11,19 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
-from channels_inbox import adapters
+from channels_inbox import adapters, services
 from channels_inbox.models import ChannelAccount, InboundEvent
 from channels_inbox.services import claim_inbound_event, inbound_event_key, store_inbound_event
-from channels_inbox.tasks import process_inbound_event_task, sweep_inbound_events_task
+from channels_inbox.tasks import (
+    BATCH_SIZE,
+    _slot_key,
+    process_inbound_event_task,
+    process_new_inbound_events_task,
+    sweep_inbound_events_task,
+)
 from tests.channels_inbox.adapters_for_tests import (  # noqa: F401 - fixtures
     FakeProvider,
     eager_celery,
@@ -388,3 +395,83 @@ def test_the_sweep_leaves_done_and_leased_events_alone(
 
     assert InboundEvent.objects.get(pk=done.pk).attempts == 1
     assert InboundEvent.objects.get(pk=leased.pk).attempts == 1
+
+
+# --- New events in batches ---------------------------------------------------------------------
+
+
+def test_new_events_are_processed_in_batches_until_none_is_left(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    """One task takes a burst of new events oldest first, more than a batch, and gives its
+    slot back when it finds nothing left."""
+    with django_capture_on_commit_callbacks(execute=False):
+        for number in range(BATCH_SIZE + 5):
+            store_inbound_event(
+                sms_account,
+                external_id=f"evt-{number}",
+                payload=payload(messages=[text_message(f"Message {number}", id=f"sms-{number}")]),
+            )
+    cache.add(_slot_key(0), 1)
+
+    assert process_new_inbound_events_task(0) == BATCH_SIZE + 5
+
+    assert set(InboundEvent.objects.values_list("status", "attempts")) == {("processed", 1)}
+    texts = list(Message.objects.order_by("pk").values_list("text", flat=True))
+    assert texts == [f"Message {number}" for number in range(BATCH_SIZE + 5)]
+    assert Ticket.objects.count() == 1  # one conversation: each message continues it
+    assert cache.get(_slot_key(0)) is None
+    assert process_new_inbound_events_task(0) == 0
+
+
+def test_batches_leave_retries_and_leased_events_to_their_own_tasks(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        waiting, held, _new = (
+            store_inbound_event(sms_account, external_id=name, payload=payload(messages=[]))[0]
+            for name in ("backing-off", "held", "new")
+        )
+    services.fail_inbound_event(
+        waiting.pk, error="Timeout.", retry_at=timezone.now() + timedelta(minutes=1)
+    )
+    assert claim_inbound_event(held.pk, until=timezone.now() + timedelta(minutes=5))
+
+    assert process_new_inbound_events_task(0) == 1
+
+    statuses = dict(InboundEvent.objects.values_list("external_id", "status"))
+    assert statuses == {"backing-off": "failed", "held": "pending", "new": "processed"}
+
+
+def test_storing_takes_a_free_slot_and_processes_at_once(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    event = store(
+        sms_account, "evt-1", payload(messages=[text_message()]), django_capture_on_commit_callbacks
+    )
+
+    assert event.status == "processed"
+    assert cache.get(_slot_key(0)) is None
+
+
+def test_when_every_slot_is_busy_storing_enqueues_nothing(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    """The tasks holding the slots take the new event on their next look."""
+    settings.INBOUND_BATCH_WORKERS = 2
+    for slot in range(2):
+        cache.add(_slot_key(slot), 1)
+    try:
+        event = store(
+            sms_account,
+            "evt-1",
+            payload(messages=[text_message()]),
+            django_capture_on_commit_callbacks,
+        )
+        assert event.status == "pending"
+
+        assert process_new_inbound_events_task(1) == 1
+    finally:
+        cache.delete_many([_slot_key(0), _slot_key(1)])
+    event.refresh_from_db()
+    assert event.status == "processed"

@@ -329,7 +329,7 @@ def test_a_customer_without_an_address_on_the_channel_fails_the_reply(
 # --- Events and delivery reports ---------------------------------------------------------------
 
 
-def test_only_outbound_messages_are_handed_to_delivery(
+def test_only_queued_messages_are_handed_to_delivery(
     sms_ticket: Ticket, agent: User, provider: FakeProvider
 ) -> None:
     note = add_note(sms_ticket, author=agent, text="Customer is in a hurry.")
@@ -347,16 +347,20 @@ def test_only_outbound_messages_are_handed_to_delivery(
     assert provider.sent == []
 
 
+def test_the_delivery_task_subscribes_to_queued_messages_only() -> None:
+    """Customer messages, notes and ticket changes never cost a task on the broker."""
+    assert handle_event_task.subscribed_events == frozenset({"message.queued"})
+
+
 @pytest.mark.parametrize(
-    "payload",
-    [{}, {"ticket_id": 1, "message_id": "2", "kind": "reply"}, {"ticket_id": 1, "message_id": 2}],
+    "payload", [{}, {"ticket_id": 1, "message_id": "2"}, {"ticket_id": 1, "kind": "reply"}]
 )
 def test_a_malformed_event_is_ignored_with_a_warning(
     payload: dict[str, Any], caplog: pytest.LogCaptureFixture, provider: FakeProvider
 ) -> None:
-    handle_event_task("message.created", payload)
+    handle_event_task("message.queued", payload)
 
-    assert "Ignoring a malformed message.created event" in caplog.text
+    assert "Ignoring a malformed message.queued event" in caplog.text
     assert provider.sent == []
 
 

@@ -316,6 +316,31 @@ def test_bare_lf_line_ends_are_accepted(
     assert bytes(event.payload) == raw + b"\r\n"
 
 
+def test_accounts_changed_while_the_ingress_runs_take_effect_at_once(
+    ingress: IngressController, email_account: ChannelAccount, support_team: Team
+) -> None:
+    """The ingress keeps the accounts between mails; saving one makes it read them again."""
+    assert ingress_accepts(ingress, "support@shop.test")
+    assert not ingress_accepts(ingress, "returns@shop.test")
+
+    ChannelAccount.objects.create(
+        kind="email", name="Returns", slug="returns", address="returns@shop.test"
+    )
+    email_account.is_active = False
+    email_account.save()
+
+    assert ingress_accepts(ingress, "returns@shop.test")
+    assert not ingress_accepts(ingress, "support@shop.test")
+
+
+def ingress_accepts(ingress: IngressController, recipient: str) -> bool:
+    with connect(ingress) as client:
+        client.ehlo()
+        client.mail("ana@example.com")
+        code, _reply = client.rcpt(recipient)
+    return code == 250
+
+
 def test_a_database_error_answers_451_and_the_connection_goes_on(
     ingress: IngressController, email_account: ChannelAccount, sales_account: ChannelAccount
 ) -> None:
