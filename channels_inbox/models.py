@@ -129,3 +129,8 @@ class MailboxCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_account_id}:{self.mailbox} (UID {self.last_uid})"
+
+
+# The channels' own models live in their packages; importing them here registers them.
+from channels_inbox.sms.models import OptOut  # noqa: E402, F401
+from channels_inbox.whatsapp.models import WhatsAppTemplate  # noqa: E402, F401

@@ -134,6 +134,7 @@ CHANNEL_OPTIONS: dict[str, dict[str, OptionSpec]] = {
         "imap_mailbox": OptionSpec("text"),
         "inbound_provider": OptionSpec("choice", choices=("mailgun", "postmark", "sendgrid")),
     },
+    ChannelKind.SMS: {"messaging_service_sid": OptionSpec("text")},
 }
 
 # Secrets someone may try to put among the options: the error says where they belong.
@@ -144,6 +145,12 @@ SECRET_SETTINGS = frozenset(
         "imap_oauth2_token",
         "mailgun_signing_key",
         "inbound_secret",
+        "auth_token",
+        "bot_token",
+        "secret_token",
+        "app_secret",
+        "verify_token",
+        "access_token",
     }
 )
 

@@ -323,6 +323,21 @@ MAX_ATTACHMENTS_PER_MESSAGE = env_int("MAX_ATTACHMENTS_PER_MESSAGE", 20, minimum
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 
+# --- Messaging providers -------------------------------------------------------------------
+# The providers' API addresses: changed only to go through a proxy (or, in the tests, to a
+# local fake provider).
+
+META_GRAPH_API_URL = env_url(
+    "META_GRAPH_API_URL", "https://graph.facebook.com/v21.0", schemes=("https", "http")
+)
+META_GRAPH_TIMEOUT_SECONDS = env_int("META_GRAPH_TIMEOUT_SECONDS", 20, minimum=1)
+TWILIO_API_BASE_URL = env_url(
+    "TWILIO_API_BASE_URL", "https://api.twilio.com", schemes=("https", "http")
+)
+TELEGRAM_API_BASE_URL = env_url(
+    "TELEGRAM_API_BASE_URL", "https://api.telegram.org", schemes=("https", "http")
+)
+
 # --- Outgoing email ------------------------------------------------------------------------
 
 EMAIL_URL = env_url("EMAIL_URL", schemes=("smtp", "smtps", "submission", "console", "locmem"))

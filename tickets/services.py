@@ -217,9 +217,11 @@ def open_ticket(
     team: Team | None = None,
     actor: User | None = None,
     follow_up_of: Ticket | None = None,
+    customer_message_at: datetime | None = None,
 ) -> Ticket:
     """A new ticket with no messages yet; ``receive_message`` and the API add them. The
-    caller's transaction holds the new row's lock until it commits."""
+    caller's transaction holds the new row's lock until it commits. ``customer_message_at``
+    is the time of the customer message the caller is about to add."""
     # No savepoint: a ticket that cannot be created fails the caller's whole change.
     with transaction.atomic(savepoint=False):
         ticket = Ticket.objects.create(
@@ -231,6 +233,8 @@ def open_ticket(
             priority=priority,
             team=team if team is not None else getattr(channel_account, "default_team", None),
             follow_up_of=follow_up_of,
+            last_customer_message_at=customer_message_at,
+            last_message_at=customer_message_at,
         )
         _record(ticket, Verb.CREATED, actor, channel=channel)
         if follow_up_of is not None:
@@ -360,7 +364,9 @@ def _by_subject(
     )
     if channel_account is not None:
         candidates = candidates.filter(channel_account=channel_account)
-    for ticket in candidates.order_by("-last_message_at", "-id")[:SUBJECT_CANDIDATES]:
+    # Only what the comparison needs: the caller locks and reloads the ticket it picks.
+    recent = candidates.only("pk", "subject").order_by("-last_message_at", "-id")
+    for ticket in recent[:SUBJECT_CANDIDATES]:
         if normalize_thread_subject(ticket.subject) == wanted:
             return ThreadMatch(ticket, Message.ThreadingReason.SUBJECT_MATCH)
     return None
@@ -431,11 +437,17 @@ def _checked_inbound(inbound: InboundMessage, channel_account: Any) -> tuple[str
 def _already_received(channel_account: Any, provider_message_id: str) -> Message | None:
     if not provider_message_id:
         return None
-    return Message.objects.filter(
-        direction=Message.Direction.INBOUND,
-        channel_account=channel_account,
-        provider_message_id=provider_message_id,
-    ).first()
+    # The id alone first: nearly every message is new, and the full row is wide.
+    found = (
+        Message.objects.filter(
+            direction=Message.Direction.INBOUND,
+            channel_account=channel_account,
+            provider_message_id=provider_message_id,
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return None if found is None else Message.objects.get(pk=found)
 
 
 def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> Message:
@@ -485,6 +497,7 @@ def _thread_inbound(
                 channel=inbound.channel,
                 channel_account=channel_account,
                 subject=inbound.subject or _subject_from(inbound.text),
+                customer_message_at=received_at,
             )
         elif found.status == Status.CLOSED:
             reason = Message.ThreadingReason.FOLLOW_UP
@@ -494,6 +507,7 @@ def _thread_inbound(
                 channel_account=channel_account,
                 subject=inbound.subject or found.subject,
                 follow_up_of=found,
+                customer_message_at=received_at,
             )
         else:
             reason = match.reason
@@ -511,15 +525,18 @@ def _thread_inbound(
             is_automated=inbound.is_automated,
         )
         refused = _store_attachments(message, inbound.attachments)
-        changed = ["last_customer_message_at", "last_message_at"]
-        ticket.last_customer_message_at = received_at
-        ticket.last_message_at = received_at
+        changed = []
+        if (ticket.last_customer_message_at, ticket.last_message_at) != (received_at,) * 2:
+            ticket.last_customer_message_at = received_at
+            ticket.last_message_at = received_at
+            changed += ["last_customer_message_at", "last_message_at"]
         if ticket.status in (Status.SOLVED, Status.PENDING) and not inbound.is_automated:
             _record(ticket, Verb.REOPENED, None, before=ticket.status, after=Status.OPEN)
             ticket.status = Status.OPEN
             ticket.solved_at = None
             changed += ["status", "solved_at"]
-        _save(ticket, changed)
+        if changed:
+            _save(ticket, changed)
         activity: dict[str, Any] = {"message_id": message.pk}
         if refused:
             activity["attachments_refused"] = refused

@@ -29,6 +29,9 @@ __all__ = [
 # Channel kind -> dotted path of its ChannelAdapter subclass.
 ADAPTER_PATHS: dict[str, str] = {
     "email": "channels_inbox.email.adapter.EmailAdapter",
+    "sms": "channels_inbox.sms.adapter.SmsAdapter",
+    "telegram": "channels_inbox.telegram.adapter.TelegramAdapter",
+    "whatsapp": "channels_inbox.whatsapp.adapter.WhatsAppAdapter",
 }
 
 # Keyed by path rather than kind, so pointing a kind at another class (a test does) is

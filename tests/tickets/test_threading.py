@@ -693,9 +693,32 @@ def test_email_reply_by_references_query_count_is_pinned(
     # lock, INSERT message, UPDATE ticket, INSERT activity, RELEASE SAVEPOINT.
     with django_assert_num_queries(9):
         receive_message(
-            email(provider_message_id="a2@x", references=("a1@example.com",)),
+            email(
+                provider_message_id="a2@x",
+                references=("a1@example.com",),
+                received_at=T0 + timedelta(minutes=5),
+            ),
             channel_account=email_account,
         )
+
+
+def test_a_new_conversation_stores_its_ticket_once(
+    email_account: ChannelAccount, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    """The ticket is inserted with its message times; no UPDATE follows."""
+    receive_message(email(provider_message_id="a0@x"), channel_account=email_account)
+    # SAVEPOINT, duplicate check, identity+customer, counter, INSERT ticket, INSERT activity,
+    # INSERT message, INSERT activity, RELEASE SAVEPOINT (no subject window: no candidates).
+    with django_assert_num_queries(9):
+        message = receive_message(
+            email(provider_message_id="b0@x", subject="A new question"),
+            channel_account=email_account,
+        )
+
+    ticket = message.ticket
+    assert (ticket.last_customer_message_at, ticket.last_message_at) == (T0, T0)
+    ticket.refresh_from_db()
+    assert (ticket.last_customer_message_at, ticket.last_message_at) == (T0, T0)
 
 
 @hypothesis_settings(max_examples=300, deadline=None)
