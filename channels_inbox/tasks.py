@@ -165,13 +165,17 @@ def _slot_key(slot: int) -> str:
 
 def request_inbound_processing() -> None:
     """Have new events processed soon: called once an event's storing has committed."""
-    for slot in range(settings.INBOUND_BATCH_WORKERS):
-        if cache.add(_slot_key(slot), 1, timeout=BATCH_SLOT_TIMEOUT):
+    keys = [_slot_key(slot) for slot in range(settings.INBOUND_BATCH_WORKERS)]
+    # One look at every slot first: in a burst they are all taken, and each add() would be
+    # a round trip of its own.
+    taken = cache.get_many(keys)
+    for slot, key in enumerate(keys):
+        if key not in taken and cache.add(key, 1, timeout=BATCH_SLOT_TIMEOUT):
             try:
                 process_new_inbound_events_task.delay(slot)
             except Exception:
                 # The sweep takes the event once its grace has passed.
-                cache.delete(_slot_key(slot))
+                cache.delete(key)
                 logger.exception("Could not enqueue inbound processing")
             return
 

@@ -56,7 +56,6 @@ from email.utils import getaddresses
 from typing import Any, ClassVar
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail import get_connection
 from django.core.mail.utils import DNS_NAME
@@ -85,6 +84,7 @@ from channels_inbox.email.tokens import (
     read_reply_address,
 )
 from channels_inbox.models import ChannelAccount, InboundEvent
+from helpdesk import ratelimits
 from tickets.services import InboundAttachment, InboundMessage
 
 logger = logging.getLogger(__name__)
@@ -450,18 +450,14 @@ def _rate_limited(account: ChannelAccount, sender: str) -> str:
     limit = _option_int(account, "sender_rate_limit", DEFAULT_SENDER_RATE_LIMIT)
     if limit == 0 or not sender:
         return ""
+    # A digest keeps the key short and the address out of Redis.
     digest = hashlib.sha256(sender.encode()).hexdigest()[:32]
-    key = f"email-rate:{account.pk}:{digest}"
-    # incr() is atomic in Redis and in the local-memory cache, so concurrent workers never
-    # lose a count; it fails when no window is open, and add() opens one. One cache call
-    # per mail in the usual case.
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        count = 1 if cache.add(key, 1, timeout=RATE_WINDOW_SECONDS) else cache.incr(key)
-    if count > limit:
+    outcome = ratelimits.hit(
+        ratelimits.Limit("email-sender", limit, RATE_WINDOW_SECONDS), account.pk, digest
+    )
+    if not outcome.allowed:
         minutes = RATE_WINDOW_SECONDS // 60
-        return f"rate limit: {sender} sent {count} messages in {minutes} minutes"
+        return f"rate limit: {sender} sent {outcome.count} messages in {minutes} minutes"
     return ""
 
 

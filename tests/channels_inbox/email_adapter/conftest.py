@@ -12,12 +12,16 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from django.core.cache import cache
 
+from helpdesk import ratelimits
+
 
 @pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    """The per-sender rate limit counts in the cache, which outlives a test."""
+def _no_counts_left() -> Iterator[None]:
+    """The per-sender rate limit counts outlive a test."""
     cache.clear()
+    ratelimits.reset()
     yield
+    ratelimits.reset()
     cache.clear()
 
 
