@@ -1,5 +1,12 @@
 # The production image: web (gunicorn), realtime (uvicorn), worker and beat (celery) all run
 # it with different commands; see docker-compose.yml.
+
+# Front-end packages from package-lock.json; only node_modules/ goes on to the image.
+FROM node:20-bookworm-slim AS frontend
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -17,6 +24,7 @@ COPY requirements/base.lock requirements/base.lock
 RUN pip install --require-hashes --no-deps -r requirements/base.lock
 
 COPY . .
+COPY --from=frontend /app/node_modules /app/node_modules
 
 # Static files are collected at build time into the image (whitenoise serves them with
 # far-future cache headers). Settings refuse to load with DEBUG off unless production

@@ -1,5 +1,6 @@
 # Switchboard: `make run` serves the embedded demo, `make test` runs the whole suite.
-# Needs only Python 3.11 as `python3`; everything else comes from requirements/dev.lock.
+# Needs Python 3.11 as `python3` and Node.js with npm; everything else comes from
+# requirements/dev.lock and package-lock.json.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -22,6 +23,9 @@ UV_VERSION := 0.13.9
 # unchanged lock costs nothing and the second `make run` starts in seconds.
 SYNC_STAMP := $(VENV)/.dev-lock-synced
 MANAGE := $(BIN)/python manage.py
+NPM ?= npm
+# Touched after each successful `npm ci`, like SYNC_STAMP: an unchanged lock costs nothing.
+NODE_STAMP := node_modules/.package-lock-installed
 
 .PHONY: help install run test lint migrate seed bench bench-email
 
@@ -47,7 +51,15 @@ $(SYNC_STAMP): requirements/dev.lock | $(BIN)/uv
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements/dev.lock
 	@touch $@
 
-install: $(SYNC_STAMP)
+# Front-end packages (htmx) from the committed lock, into node_modules/; settings.py serves
+# their built files as static files. --ignore-scripts: no package runs code at install.
+$(NODE_STAMP): package-lock.json package.json
+	@command -v $(NPM) >/dev/null \
+		|| { echo "Switchboard's front-end packages need Node.js and npm (on Debian: apt-get install nodejs npm)." >&2; exit 1; }
+	$(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(SYNC_STAMP) $(NODE_STAMP)
 
 migrate: install
 	$(MANAGE) migrate --noinput

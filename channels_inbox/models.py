@@ -132,5 +132,6 @@ class MailboxCursor(models.Model):
 
 
 # The channels' own models live in their packages; importing them here registers them.
+from channels_inbox.chat.models import ChatVisitor  # noqa: E402, F401
 from channels_inbox.sms.models import OptOut  # noqa: E402, F401
 from channels_inbox.whatsapp.models import WhatsAppTemplate  # noqa: E402, F401

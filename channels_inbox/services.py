@@ -11,10 +11,12 @@ that are not secret; each channel kind lists the ones it takes, with their types
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -63,14 +65,53 @@ def clean_credentials(credentials: Any) -> dict[str, str]:
 # --- Options ------------------------------------------------------------------------------
 
 MAX_OPTION_TEXT_LENGTH = 320
+MAX_ORIGINS = 50
+COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def normalize_origin(value: str) -> str:
+    """``value`` as a browser sends it in an Origin header: ``scheme://host[:port]``, lower
+    case, without the scheme's default port. ValueError when it is not an http(s) origin (a
+    path, a query, credentials or a wildcard are refused, not ignored: a pasted page URL must
+    not silently allow more or less than the admin meant)."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{text[:100]!r} is not an origin.") from None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if (
+        scheme not in DEFAULT_PORTS
+        or not host
+        or "*" in host
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or text.endswith("#")
+        or text.endswith("?")
+    ):
+        raise ValueError(
+            f"{text[:100]!r} is not an origin; write scheme://host[:port], e.g. "
+            "https://shop.example.com."
+        )
+    if ":" in host:  # IPv6 literals keep their brackets in an Origin header.
+        host = f"[{host}]"
+    if port is None or port == DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 @dataclass(frozen=True)
 class OptionSpec:
     """What one option takes: a JSON boolean, a whole number or any number in a range, a
-    non-blank string, or one of a few strings."""
+    non-blank string, one of a few strings, a colour as ``#rrggbb``, or a list of web
+    origins (``https://shop.example.com``)."""
 
-    type: Literal["bool", "int", "number", "text", "choice"]
+    type: Literal["bool", "int", "number", "text", "choice", "color", "origins"]
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
@@ -101,6 +142,22 @@ class OptionSpec:
             return f"{name} is longer than {MAX_OPTION_TEXT_LENGTH} characters."
         if self.type == "choice" and value.strip().lower() not in self.choices:
             return f"{name} must be one of: {', '.join(self.choices)}."
+        if self.type == "color" and not (isinstance(value, str) and COLOR.fullmatch(value)):
+            return f"{name} must be a colour written #rrggbb."
+        if self.type == "origins":
+            return self._origins_problem(name, value)
+        return ""
+
+    def _origins_problem(self, name: str, value: Any) -> str:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return f"{name} must be a list of origins such as https://shop.example.com."
+        if len(value) > MAX_ORIGINS:
+            return f"{name} takes at most {MAX_ORIGINS} origins."
+        for item in value:
+            try:
+                normalize_origin(item)
+            except ValueError as error:
+                return f"{name}: {error}"
         return ""
 
     def clean(self, value: Any) -> Any:
@@ -111,6 +168,10 @@ class OptionSpec:
             return value.strip()
         if self.type == "choice":
             return value.strip().lower()
+        if self.type == "color":
+            return value.lower()
+        if self.type == "origins":
+            return list(dict.fromkeys(normalize_origin(item) for item in value))
         return value
 
 
@@ -135,6 +196,15 @@ CHANNEL_OPTIONS: dict[str, dict[str, OptionSpec]] = {
         "inbound_provider": OptionSpec("choice", choices=("mailgun", "postmark", "sendgrid")),
     },
     ChannelKind.SMS: {"messaging_service_sid": OptionSpec("text")},
+    ChannelKind.MESSENGER: {"human_agent_tag": OptionSpec("bool")},
+    ChannelKind.INSTAGRAM: {"human_agent_tag": OptionSpec("bool")},
+    ChannelKind.CHAT: {
+        "allowed_origins": OptionSpec("origins"),
+        "brand_color": OptionSpec("color"),
+        "title": OptionSpec("text"),
+        "welcome_text": OptionSpec("text"),
+        "fallback_email_account": OptionSpec("text"),
+    },
 }
 
 # Secrets someone may try to put among the options: the error says where they belong.
@@ -151,6 +221,7 @@ SECRET_SETTINGS = frozenset(
         "app_secret",
         "verify_token",
         "access_token",
+        "page_access_token",
     }
 )
 

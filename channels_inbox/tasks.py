@@ -39,6 +39,7 @@ from tickets.services import (
     mark_message_sent,
     receive_message,
     record_automated_message,
+    record_sent_elsewhere,
     schedule_delivery_retry,
 )
 
@@ -73,7 +74,9 @@ def _enqueue_later(task: Any, item_id: int, delay: float) -> None:
 
 def _save_parsed(account: ChannelAccount, result: ParseResult) -> None:
     for inbound in result.messages:
-        if not inbound.is_automated:
+        if inbound.sent_elsewhere:
+            record_sent_elsewhere(inbound, channel_account=account)
+        elif not inbound.is_automated:
             receive_message(inbound, channel_account=account)
         elif (
             # Auto-replies and bounces are recorded on their ticket and never reopen one;

@@ -12,15 +12,25 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
-from helpdesk.routing import websocket_urlpatterns  # noqa: E402
+from helpdesk.routing import public_websocket_urlpatterns, websocket_urlpatterns  # noqa: E402
 from helpdesk.scheduler import start_embedded_scheduler  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": URLRouter(
+            [
+                *public_websocket_urlpatterns,
+                # Everything else only from Switchboard's own pages.
+                re_path(
+                    r"",
+                    AllowedHostsOriginValidator(
+                        AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+                    ),
+                ),
+            ]
         ),
     }
 )

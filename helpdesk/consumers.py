@@ -12,7 +12,9 @@ UNAUTHENTICATED_CLOSE_CODE = 4401
 # A browser tab follows the conversations it shows; far more means a leak or abuse, and each
 # group costs the channel layer memory.
 MAX_TICKET_SUBSCRIPTIONS = 50
-ACTIONS = ("subscribe", "unsubscribe")
+ACTIONS = ("subscribe", "unsubscribe", "typing", "stopped_typing")
+# Pushed to a ticket's group when someone starts or stops typing on it.
+TYPING_EVENT = "ticket.typing"
 
 
 class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
@@ -22,6 +24,13 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
     opens and leaves a conversation and gets ``{"subscribed": id}`` / ``{"unsubscribed": id}``
     back; anything else gets ``{"error": "..."}`` and the connection stays open. Pushes are
     ``{"event": name, "data": {...ids}}``; the page fetches what changed.
+
+    While the agent types a reply on a subscribed ticket the browser sends ``{"typing": id}``
+    (again every few seconds) and ``{"stopped_typing": id}``, with no answer. Everyone else in
+    the ticket's group (the other agents viewing it, the customer's chat) gets a
+    ``ticket.typing`` push: ``{"ticket_id", "author": "agent", "agent_id", "name", "typing"}``;
+    a customer typing in the chat arrives the same way with ``"author": "customer"`` and
+    ``customer_id``. Receivers drop the indicator when no repeat comes within a few seconds.
     """
 
     async def connect(self) -> None:
@@ -69,6 +78,9 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"error": f"{action} takes a ticket id."})
             return
         group = ticket_group(ticket_id)
+        if action in ("typing", "stopped_typing"):
+            await self._typing(ticket_id, typing=action == "typing")
+            return
         if action == "subscribe":
             if group not in self.ticket_groups:
                 if len(self.ticket_groups) >= MAX_TICKET_SUBSCRIPTIONS:
@@ -83,5 +95,25 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.send_json({f"{action}d": ticket_id})
 
+    async def _typing(self, ticket_id: int, *, typing: bool) -> None:
+        group = ticket_group(ticket_id)
+        if group not in self.ticket_groups:
+            await self.send_json({"error": f"Subscribe to ticket {ticket_id} before typing on it."})
+            return
+        user = self.scope["user"]
+        data = {
+            "ticket_id": ticket_id,
+            "author": "agent",
+            "typing": typing,
+            "agent_id": user.pk,
+            "name": user.name,
+        }
+        await self.channel_layer.group_send(
+            group, {"type": "helpdesk.event", "event": TYPING_EVENT, "data": data}
+        )
+
     async def helpdesk_event(self, message: dict[str, Any]) -> None:
-        await self.send_json({"event": message["event"], "data": message["data"]})
+        data = message["data"]
+        if message["event"] == TYPING_EVENT and data.get("agent_id") == self.scope["user"].pk:
+            return  # the agent's own typing
+        await self.send_json({"event": message["event"], "data": data})

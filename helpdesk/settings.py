@@ -129,7 +129,7 @@ WSGI_APPLICATION = "helpdesk.wsgi.application"
 ASGI_APPLICATION = "helpdesk.asgi.application"
 AUTH_USER_MODEL = "helpdesk.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "tickets:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
 TEMPLATES = [
@@ -284,6 +284,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# How long a sign-in lasts, in seconds: a working day and a bit by default, so agents sign
+# in once per shift and a forgotten session does not stay open for Django's two weeks.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 60 * 60, minimum=300)
 
 # --- Internationalisation ------------------------------------------------------------------
 
@@ -303,7 +306,12 @@ DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "US").upper()
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # Front-end packages from package-lock.json, installed by `make install` (npm ci); only
+    # their built files are served, under vendor/<package>/.
+    ("vendor/htmx.org", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {

@@ -3,10 +3,9 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -56,7 +55,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
-@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Where agents land after signing in."""
-    return render(request, "helpdesk/home.html")
+    """The workspace's front door: the inbox, which sends visitors to sign in first."""
+    return redirect("tickets:inbox")

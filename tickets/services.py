@@ -96,6 +96,10 @@ class InboundMessage:
     subject_window: timedelta | None = None  # None: no subject matching
     is_automated: bool = False  # an auto-reply, a bounce, list mail
     automated_reason: str = ""
+    # Not the customer writing: a message the business sent them outside Switchboard (from
+    # the provider's own app), which the channel reports back. ``sender_address`` is then
+    # the customer it went to; see ``record_sent_elsewhere``.
+    sent_elsewhere: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -456,6 +460,8 @@ def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> 
     with its threading reason and its attachments. A pending or solved ticket reopens,
     unless the message is automated. Idempotent on ``provider_message_id``: a repeated
     delivery returns the message saved the first time."""
+    if inbound.sent_elsewhere:
+        raise TicketError("A message the business sent elsewhere goes to record_sent_elsewhere.")
     html, provider_message_id = _checked_inbound(inbound, channel_account)
     try:
         return _thread_inbound(inbound, html, provider_message_id, channel_account)
@@ -482,36 +488,9 @@ def _thread_inbound(
         sender = resolve_sender(
             inbound.channel, inbound.sender_address, display_name=inbound.sender_name
         )
-        match = find_continued_ticket(inbound, sender.customer, channel_account)
-        # The status decides under the lock: an agent may close or merge the ticket between
-        # the match and here.
-        found = None if match is None else _lock(match.ticket)
-        if found is not None and found.merged_into_id is not None:
-            found = _lock(_final_ticket(found))
-        ticket: Ticket
-        reason: str
-        if match is None or found is None:
-            reason = Message.ThreadingReason.NEW_CONVERSATION
-            ticket = open_ticket(
-                customer=sender.customer,
-                channel=inbound.channel,
-                channel_account=channel_account,
-                subject=inbound.subject or _subject_from(inbound.text),
-                customer_message_at=received_at,
-            )
-        elif found.status == Status.CLOSED:
-            reason = Message.ThreadingReason.FOLLOW_UP
-            ticket = open_ticket(
-                customer=sender.customer,
-                channel=inbound.channel,
-                channel_account=channel_account,
-                subject=inbound.subject or found.subject,
-                follow_up_of=found,
-                customer_message_at=received_at,
-            )
-        else:
-            reason = match.reason
-            ticket = found
+        ticket, reason = _continued_or_new_ticket(
+            inbound, sender.customer, channel_account, customer_message_at=received_at
+        )
         message = Message.objects.create(
             ticket=ticket,
             direction=Message.Direction.INBOUND,
@@ -545,6 +524,43 @@ def _thread_inbound(
         if "status" in changed:
             emit(TicketUpdated(ticket_id=ticket.pk, fields=("status",)))
     return message
+
+
+def _continued_or_new_ticket(
+    inbound: InboundMessage,
+    customer: Customer,
+    channel_account: Any,
+    *,
+    customer_message_at: datetime | None,
+) -> tuple[Ticket, str]:
+    """The locked ticket a message goes on, and the threading reason: the one it continues,
+    a follow-up of a closed one, or a new one."""
+    match = find_continued_ticket(inbound, customer, channel_account)
+    # The status decides under the lock: an agent may close or merge the ticket between the
+    # match and here.
+    found = None if match is None else _lock(match.ticket)
+    if found is not None and found.merged_into_id is not None:
+        found = _lock(_final_ticket(found))
+    if match is None or found is None:
+        ticket = open_ticket(
+            customer=customer,
+            channel=inbound.channel,
+            channel_account=channel_account,
+            subject=inbound.subject or _subject_from(inbound.text),
+            customer_message_at=customer_message_at,
+        )
+        return ticket, Message.ThreadingReason.NEW_CONVERSATION
+    if found.status == Status.CLOSED:
+        ticket = open_ticket(
+            customer=customer,
+            channel=inbound.channel,
+            channel_account=channel_account,
+            subject=inbound.subject or found.subject,
+            follow_up_of=found,
+            customer_message_at=customer_message_at,
+        )
+        return ticket, Message.ThreadingReason.FOLLOW_UP
+    return found, match.reason
 
 
 def _known_customer(channel: str, address: str) -> Customer | None:
@@ -625,6 +641,85 @@ def _record_automated(
             activity["attachments_refused"] = refused
         _record(ticket, Verb.MESSAGE_RECEIVED, None, **activity)
         emit(MessageCreated(ticket_id=ticket.pk, message_id=message.pk, kind=message.kind))
+    return message
+
+
+def _already_sent(channel_account: Any, provider_message_id: str) -> Message | None:
+    if not provider_message_id:
+        return None
+    return (
+        Message.objects.filter(
+            direction=Message.Direction.OUTBOUND,
+            channel_account=channel_account,
+            provider_message_id=provider_message_id,
+        )
+        .order_by("id")
+        .first()
+    )
+
+
+def record_sent_elsewhere(inbound: InboundMessage, *, channel_account: Any = None) -> Message:
+    """Record a message the business sent to the customer outside Switchboard (the
+    provider's own app, another tool), as the channel reported it: an outbound reply with
+    status sent and the provider's id. It is never sent again: it emits MessageCreated, not
+    MessageQueued. ``inbound.sender_address`` is the customer it went to and
+    ``received_at`` when it was sent.
+
+    Idempotent on ``provider_message_id`` among the account's outbound messages: the report
+    of a reply we sent ourselves, or a repeated report, returns the message already there.
+    Threaded like a customer message (``find_continued_ticket``): a closed ticket gets a
+    follow-up, and without any conversation a ticket is opened. The ticket's agent stamps
+    move (first response, last agent message) and a new ticket becomes open, as with an
+    agent's reply; its status is otherwise left alone, and nobody is assigned."""
+    html, provider_message_id = _checked_inbound(inbound, channel_account)
+    sent_at = inbound.received_at or timezone.now()
+    with transaction.atomic():
+        already = _already_sent(channel_account, provider_message_id)
+        if already is not None:
+            return already
+        recipient = resolve_sender(
+            inbound.channel, inbound.sender_address, display_name=inbound.sender_name
+        )
+        ticket, reason = _continued_or_new_ticket(
+            inbound, recipient.customer, channel_account, customer_message_at=None
+        )
+        # Under the ticket's lock: a second report of the same message, processed at the same
+        # moment, waits here and then finds the first one's row.
+        already = _already_sent(channel_account, provider_message_id)
+        if already is not None:
+            return already
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Message.Direction.OUTBOUND,
+            kind=Message.Kind.REPLY,
+            channel_account=channel_account,
+            text=inbound.text,
+            html=html,
+            provider_message_id=provider_message_id,
+            threading_reason=reason,
+            delivery_status=Message.DeliveryStatus.SENT,
+            delivery_updated_at=sent_at,
+        )
+        refused = _store_attachments(message, inbound.attachments)
+        changed: set[str] = set()
+        for field in ("last_agent_message_at", "last_message_at"):
+            latest = _latest(getattr(ticket, field), sent_at)
+            if latest != getattr(ticket, field):
+                setattr(ticket, field, latest)
+                changed.add(field)
+        if ticket.first_responded_at is None:
+            ticket.first_responded_at = sent_at
+            changed.add("first_responded_at")
+        if ticket.status == Status.NEW:
+            changed |= _apply_status(ticket, Status.OPEN, None, timezone.now())
+        _save(ticket, changed)
+        activity: dict[str, Any] = {"message_id": message.pk, "sent_elsewhere": True}
+        if refused:
+            activity["attachments_refused"] = refused
+        _record(ticket, Verb.REPLIED, None, **activity)
+        emit(MessageCreated(ticket_id=ticket.pk, message_id=message.pk, kind=message.kind))
+        if changed:
+            emit(TicketUpdated(ticket_id=ticket.pk, fields=tuple(sorted(changed))))
     return message
 
 

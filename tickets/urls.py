@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tickets import views
+from tickets.workspace import views as workspace
 
 app_name = "tickets"
 
@@ -9,5 +10,22 @@ urlpatterns = [
         "attachments/<int:attachment_id>/<path:name>",
         views.download_attachment,
         name="attachment",
+    ),
+    # The agent workspace: pages, and the fragments its live updates fetch.
+    path("inbox/", workspace.inbox_page, name="inbox"),
+    path("inbox/list/", workspace.inbox_list, name="inbox-list"),
+    path("inbox/counts/", workspace.inbox_counts, name="inbox-counts"),
+    path("inbox/rows/<int:ticket_id>/", workspace.inbox_row, name="inbox-row"),
+    path("tickets/<int:number>/", workspace.ticket_page, name="ticket"),
+    path("tickets/<int:number>/live/", workspace.ticket_live, name="ticket-live"),
+    path("tickets/<int:number>/compose/", workspace.ticket_compose, name="ticket-compose"),
+    *(
+        path(
+            f"tickets/<int:number>/{field}/",
+            workspace.ticket_edit,
+            {"field": field},
+            name=f"ticket-{field}",
+        )
+        for field in workspace.EDIT_FORMS
     ),
 ]

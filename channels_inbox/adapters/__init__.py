@@ -28,7 +28,10 @@ __all__ = [
 
 # Channel kind -> dotted path of its ChannelAdapter subclass.
 ADAPTER_PATHS: dict[str, str] = {
+    "chat": "channels_inbox.chat.adapter.ChatAdapter",
     "email": "channels_inbox.email.adapter.EmailAdapter",
+    "instagram": "channels_inbox.meta_messaging.adapter.InstagramAdapter",
+    "messenger": "channels_inbox.meta_messaging.adapter.MessengerAdapter",
     "sms": "channels_inbox.sms.adapter.SmsAdapter",
     "telegram": "channels_inbox.telegram.adapter.TelegramAdapter",
     "whatsapp": "channels_inbox.whatsapp.adapter.WhatsAppAdapter",

@@ -83,7 +83,11 @@ def test_admin_updates_options_and_leaving_them_out_keeps_them(
         ),
         ("email", ["verp"], ["Options must be a JSON object."]),
         ("email", None, ["This field may not be null."]),
-        ("chat", {"verp": True}, ["Unknown option 'verp': chat accounts take no options."]),
+        (
+            "telegram",
+            {"verp": True},
+            ["Unknown option 'verp': telegram accounts take no options."],
+        ),
     ],
 )
 def test_bad_options_are_a_400_with_the_field_message(
@@ -118,15 +122,15 @@ def test_options_are_checked_against_a_new_kind(
     url = f"{ACCOUNTS}{email_account.pk}/"
     admin_client_api.patch(url, {"options": {"verp": False}}, format="json")
 
-    kept = admin_client_api.patch(url, {"kind": "chat", "address": ""}, format="json")
+    kept = admin_client_api.patch(url, {"kind": "telegram", "address": ""}, format="json")
     given = admin_client_api.patch(
-        url, {"kind": "chat", "address": "", "options": {"verp": False}}, format="json"
+        url, {"kind": "telegram", "address": "", "options": {"verp": False}}, format="json"
     )
 
     for response in (kept, given):
         assert response.status_code == 400
         assert response.json() == {
-            "options": ["Unknown option 'verp': chat accounts take no options."]
+            "options": ["Unknown option 'verp': telegram accounts take no options."]
         }
     email_account.refresh_from_db()
     assert (email_account.kind, email_account.options) == ("email", {"verp": False})

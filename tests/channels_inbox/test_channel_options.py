@@ -163,7 +163,7 @@ def test_options_must_be_an_object(options: Any) -> None:
     assert errors_of("email", options) == ["Options must be a JSON object."]
 
 
-@pytest.mark.parametrize("kind", ["whatsapp", "chat", "telegram"])
+@pytest.mark.parametrize("kind", ["whatsapp", "telegram"])
 def test_other_kinds_take_an_empty_object_only(kind: str) -> None:
     assert clean_options(kind, {}) == {}
     assert errors_of(kind, {"verp": True}) == [
@@ -223,17 +223,17 @@ def test_a_new_kind_must_take_the_kept_options(admin: User, email_account: Chann
     update_channel_account(email_account, actor=admin, options={"verp": False})
 
     with pytest.raises(ValidationError) as caught:
-        update_channel_account(email_account, actor=admin, kind="chat", address="")
+        update_channel_account(email_account, actor=admin, kind="telegram", address="")
 
     assert caught.value.message_dict == {
-        "options": ["Unknown option 'verp': chat accounts take no options."]
+        "options": ["Unknown option 'verp': telegram accounts take no options."]
     }
     email_account.refresh_from_db()
     assert (email_account.kind, email_account.options) == ("email", {"verp": False})
 
-    update_channel_account(email_account, actor=admin, kind="chat", address="", options={})
+    update_channel_account(email_account, actor=admin, kind="telegram", address="", options={})
     email_account.refresh_from_db()
-    assert (email_account.kind, email_account.options) == ("chat", {})
+    assert (email_account.kind, email_account.options) == ("telegram", {})
 
 
 def test_an_agent_cannot_change_options(agent: User, email_account: ChannelAccount) -> None:

@@ -1,0 +1,477 @@
+/* The agent workspace in the browser: keyboard, selection, live updates.
+
+   The server renders everything; this file only decides when to ask it for a fragment.
+   Live events arrive on /ws/agent/ as {"event": name, "data": {ids}}; a row, the view
+   counts or the open ticket is then fetched again through htmx. Rows are refreshed in
+   place and new tickets wait behind an "N new" pill, so the list never moves under the
+   agent's cursor. */
+(function () {
+  "use strict";
+
+  const frame = document.getElementById("workspace");
+  if (!frame || !window.htmx) return;
+
+  const byId = (id) => document.getElementById(id);
+  const state = {
+    selectedId: null,
+    newIds: new Set(),
+    pendingRows: new Set(),
+    rowTimer: null,
+    countTimer: null,
+    ticketTimer: null,
+    goPrefix: false,
+    retries: 0,
+  };
+
+  // --- Announcements for screen readers --------------------------------------------------------
+
+  function announce(text) {
+    const region = byId("live-region");
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(() => { region.textContent = text; }, 30);
+  }
+
+  // --- Selection in the list -----------------------------------------------------------------
+
+  function rowsBox() { return byId("ticket-rows"); }
+  function rows() {
+    const box = rowsBox();
+    return box ? Array.from(box.querySelectorAll('[role="option"]')) : [];
+  }
+  function openTicketId() {
+    const pane = byId("ticket-pane");
+    return pane ? pane.dataset.ticketId : null;
+  }
+
+  function select(row, options) {
+    const opts = Object.assign({ scroll: true, focus: false }, options);
+    const box = rowsBox();
+    if (!box || !row) return;
+    for (const other of rows()) {
+      other.setAttribute("aria-selected", other === row ? "true" : "false");
+    }
+    box.setAttribute("aria-activedescendant", row.id);
+    state.selectedId = row.dataset.ticketId;
+    if (opts.scroll) row.scrollIntoView({ block: "nearest" });
+    if (opts.focus && document.activeElement !== box) box.focus({ preventScroll: true });
+  }
+
+  function markOpen() {
+    const open = openTicketId();
+    for (const row of rows()) row.classList.toggle("is-open", row.dataset.ticketId === open);
+  }
+
+  function restoreSelection() {
+    const list = rows();
+    if (!list.length) return;
+    const wanted = state.selectedId || openTicketId();
+    const row = list.find((candidate) => candidate.dataset.ticketId === wanted);
+    if (row) select(row, { scroll: false });
+    else if (!state.selectedId) select(list[0], { scroll: false });
+    markOpen();
+  }
+
+  function move(step) {
+    const list = rows();
+    if (!list.length) return;
+    let index = list.findIndex((row) => row.getAttribute("aria-selected") === "true");
+    index = index < 0 ? 0 : Math.min(list.length - 1, Math.max(0, index + step));
+    select(list[index], { focus: true });
+    if (index === list.length - 1) {
+      const more = document.querySelector("#list-more [hx-get]");
+      if (more) htmx.trigger(more, "click");
+    }
+  }
+
+  function selectedRow() {
+    return rows().find((row) => row.getAttribute("aria-selected") === "true") || null;
+  }
+
+  // --- Opening a ticket without leaving the list ------------------------------------------------
+
+  function openTicket(row) {
+    if (!row) return;
+    select(row, { scroll: false });
+    const href = row.dataset.href;
+    htmx.ajax("GET", href, { target: "#main", swap: "innerHTML" }).then(() => {
+      history.pushState({ ticket: row.dataset.number }, "", href);
+      frame.dataset.pane = "ticket";
+      markOpen();
+      scrollTimelineToEnd();
+      const subject = byId("ticket-subject");
+      document.title = `#${row.dataset.number} ${subject ? subject.textContent : ""} · Switchboard`;
+      announce(`Opened ticket ${row.dataset.number}`);
+    });
+  }
+
+  function backToList(link) {
+    frame.dataset.pane = "list";
+    history.pushState({}, "", link.href);
+    const row = selectedRow();
+    const box = rowsBox();
+    if (box) box.focus({ preventScroll: true });
+    if (row) row.scrollIntoView({ block: "nearest" });
+  }
+
+  // The browser's back and forward show what the address says, rendered by the server.
+  window.addEventListener("popstate", () => window.location.reload());
+
+  function scrollTimelineToEnd() {
+    const timeline = byId("timeline");
+    if (timeline) timeline.scrollTop = timeline.scrollHeight;
+  }
+
+  // --- Composer -----------------------------------------------------------------------------
+
+  function setMode(mode) {
+    const form = byId("composer");
+    if (!form || form.tagName !== "FORM") return false;
+    const radio = form.querySelector(`input[name="mode"][value="${mode}"]`);
+    if (!radio || radio.disabled) return false;
+    radio.checked = true;
+    applyMode(form);
+    const text = byId("composer-text");
+    if (text) text.focus();
+    return true;
+  }
+
+  function applyMode(form) {
+    const checked = form.querySelector('input[name="mode"]:checked');
+    const mode = checked ? checked.value : "reply";
+    form.classList.toggle("composer--note", mode === "note");
+    form.classList.toggle("composer--reply", mode !== "note");
+    const text = byId("composer-text");
+    if (text) text.placeholder = text.dataset[mode === "note" ? "notePlaceholder" : "replyPlaceholder"];
+  }
+
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.name === "mode" && target.form && target.form.id === "composer") applyMode(target.form);
+    if (target.name === "attachments") {
+      const label = target.closest(".attach").querySelector("[data-attach-label]");
+      const count = target.files.length;
+      label.textContent = count ? `${count} file${count > 1 ? "s" : ""}` : "Attach";
+    }
+  });
+
+  // --- Clicks -------------------------------------------------------------------------------
+
+  document.addEventListener("click", (event) => {
+    const target = event.target;
+    const row = target.closest('#ticket-rows [role="option"]');
+    if (row) {
+      // A modified click on the subject opens a new tab, as links do.
+      if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+      event.preventDefault();
+      openTicket(row);
+      return;
+    }
+    if (target.closest("#new-pill")) { showNewTickets(); return; }
+    const back = target.closest("[data-back]");
+    if (back && window.matchMedia("(max-width: 767px)").matches && rows().length) {
+      event.preventDefault();
+      backToList(back);
+      return;
+    }
+    if (target.closest("[data-toggle-nav]")) { toggleNav(); return; }
+    if (target.closest("[data-toggle-customer]")) { toggleCustomer(); return; }
+    if (target.closest("[data-close-drawers]")) { closeDrawers(); return; }
+    if (target.closest("[data-open-shortcuts]")) { toggleShortcuts(); }
+  });
+
+  function toggleNav(force) {
+    const open = force === undefined ? frame.dataset.nav !== "open" : force;
+    frame.dataset.nav = open ? "open" : "closed";
+    const button = frame.querySelector("[data-toggle-nav]");
+    if (button) button.setAttribute("aria-expanded", String(open));
+    if (open) {
+      const current = frame.querySelector(".view-link.is-current") || frame.querySelector(".view-link");
+      if (current) current.focus();
+    }
+  }
+
+  function toggleCustomer(force) {
+    const pane = byId("ticket-pane");
+    if (!pane) return;
+    const open = force === undefined ? pane.dataset.customer !== "open" : force;
+    pane.dataset.customer = open ? "open" : "closed";
+    for (const button of pane.querySelectorAll(".th-customer-toggle")) {
+      button.setAttribute("aria-expanded", String(open));
+    }
+  }
+
+  function closeDrawers() {
+    toggleNav(false);
+    toggleCustomer(false);
+  }
+
+  function toggleShortcuts() {
+    const dialog = byId("shortcuts");
+    if (!dialog) return;
+    if (dialog.open) dialog.close();
+    else dialog.showModal();
+  }
+
+  // --- Keyboard -----------------------------------------------------------------------------
+
+  function isTyping(element) {
+    return Boolean(element && element.closest && element.closest("input, textarea, select, [contenteditable='true']"));
+  }
+
+  function focusField(id) {
+    const field = byId(id);
+    if (!field) return false;
+    field.focus();
+    return true;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented) return;
+    const target = event.target;
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && target.id === "composer-text") {
+      event.preventDefault();
+      target.form.requestSubmit();
+      return;
+    }
+    if (event.key === "Escape") {
+      if (isTyping(target)) target.blur();
+      closeDrawers();
+      return;
+    }
+    if (isTyping(target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    const dialog = byId("shortcuts");
+    if (dialog && dialog.open && event.key !== "?") return;
+
+    if (state.goPrefix) {
+      state.goPrefix = false;
+      if (event.key === "i") {
+        event.preventDefault();
+        window.location.assign(frame.dataset.inboxUrl);
+      }
+      return;
+    }
+    const inList = target === document.body || target === rowsBox() || target.id === "main";
+    let handled = true;
+    switch (event.key) {
+      case "j": move(1); break;
+      case "k": move(-1); break;
+      case "ArrowDown": if (target === rowsBox()) move(1); else handled = false; break;
+      case "ArrowUp": if (target === rowsBox()) move(-1); else handled = false; break;
+      case "Enter": if (inList) openTicket(selectedRow()); else handled = false; break;
+      case "r": handled = setMode("reply"); break;
+      case "n": handled = setMode("note"); break;
+      case "a": handled = focusField("field-assignee"); break;
+      case "s": handled = focusField("field-status"); break;
+      case "/": handled = focusField("search"); break;
+      case "u": showNewTickets(); break;
+      case "?": toggleShortcuts(); break;
+      case "g":
+        state.goPrefix = true;
+        window.setTimeout(() => { state.goPrefix = false; }, 1200);
+        break;
+      default: handled = false;
+    }
+    if (handled) event.preventDefault();
+  });
+
+  // --- Live updates -------------------------------------------------------------------------
+
+  function listQuery() {
+    const list = byId("ticket-list");
+    return list && list.dataset.query ? `?${list.dataset.query}` : "";
+  }
+
+  function rowUrl(id) {
+    return frame.dataset.rowUrl.replace(/\/0\/$/, `/${id}/`) + listQuery();
+  }
+
+  function scheduleRows(ids) {
+    ids.forEach((id) => state.pendingRows.add(id));
+    window.clearTimeout(state.rowTimer);
+    state.rowTimer = window.setTimeout(flushRows, 150);
+  }
+
+  function flushRows() {
+    const ids = Array.from(state.pendingRows);
+    state.pendingRows.clear();
+    for (const id of ids) {
+      if (byId(`ticket-row-${id}`)) {
+        htmx.ajax("GET", rowUrl(id), { target: `#ticket-row-${id}`, swap: "outerHTML" });
+      } else if (rowsBox() && !state.newIds.has(id)) {
+        // Not shown: count it as new if it belongs to this list, without inserting it.
+        fetch(rowUrl(id), { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+          .then((response) => {
+            if (response.ok && response.headers.get("X-In-View") === "1" && !byId(`ticket-row-${id}`)) {
+              state.newIds.add(id);
+              showPill();
+            }
+          })
+          .catch(() => {});
+      }
+    }
+  }
+
+  function showPill() {
+    const pill = byId("new-pill");
+    if (!pill) return;
+    const count = state.newIds.size;
+    pill.querySelector("[data-new-count]").textContent = String(count);
+    pill.hidden = count === 0;
+    if (count) announce(`${count} new ticket${count > 1 ? "s" : ""} in this view. Press u to show.`);
+  }
+
+  function reloadList() {
+    const form = byId("inbox-query");
+    if (!form) return Promise.resolve();
+    return htmx.ajax("GET", frame.dataset.listUrl + listQuery(), { target: "#ticket-list", swap: "outerHTML" });
+  }
+
+  function showNewTickets() {
+    if (!state.newIds.size) return;
+    state.newIds.clear();
+    showPill();
+    reloadList().then(() => {
+      const list = byId("ticket-list");
+      if (list) list.scrollTop = 0;
+      announce("List updated");
+    });
+  }
+
+  function scheduleCounts() {
+    window.clearTimeout(state.countTimer);
+    state.countTimer = window.setTimeout(() => {
+      if (!byId("view-nav")) return;
+      htmx.ajax("GET", frame.dataset.countsUrl + listQuery(), { target: "#view-nav", swap: "outerHTML" })
+        .then(syncListCount);
+    }, 300);
+  }
+
+  function syncListCount() {
+    const list = byId("ticket-list");
+    if (!list) return;
+    const count = frame.querySelector(`#view-nav [data-count="${list.dataset.view}"]`);
+    if (!count) return;
+    for (const heading of frame.querySelectorAll(".list-count")) heading.textContent = count.textContent;
+  }
+
+  function scheduleTicket() {
+    window.clearTimeout(state.ticketTimer);
+    state.ticketTimer = window.setTimeout(() => {
+      const pane = byId("ticket-pane");
+      const timeline = byId("timeline");
+      if (!pane) return;
+      const atEnd = timeline && timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
+      htmx.ajax("GET", pane.dataset.liveUrl, { target: "#ticket-pane", swap: "none" }).then(() => {
+        if (atEnd) scrollTimelineToEnd();
+      });
+    }, 150);
+  }
+
+  function ticketIds(data) {
+    return [data.ticket_id, data.source_ticket_id, data.target_ticket_id].filter(Number.isInteger);
+  }
+
+  function onEvent(name, data) {
+    const ids = ticketIds(data);
+    if (ids.length) scheduleRows(ids);
+    scheduleCounts();
+    const open = Number(openTicketId());
+    if (open && ids.includes(open)) {
+      scheduleTicket();
+      if (name === "message.created" && data.kind === "customer") announce("New message from the customer");
+    }
+  }
+
+  function catchUp() {
+    // After a gap (sleep, network), fetch the truth instead of replaying what was missed.
+    state.newIds.clear();
+    showPill();
+    reloadList();
+    scheduleCounts();
+    if (openTicketId()) scheduleTicket();
+  }
+
+  function connect() {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    let socket;
+    try {
+      socket = new WebSocket(`${scheme}://${window.location.host}${frame.dataset.socketPath}`);
+    } catch (error) {
+      return;
+    }
+    socket.addEventListener("open", () => {
+      frame.dataset.live = "on";
+      if (state.retries > 0) catchUp();
+      state.retries = 0;
+    });
+    socket.addEventListener("message", (message) => {
+      let payload;
+      try { payload = JSON.parse(message.data); } catch (error) { return; }
+      if (payload && payload.event) onEvent(payload.event, payload.data || {});
+    });
+    socket.addEventListener("close", (event) => {
+      frame.dataset.live = "off";
+      if (event.code === 4401) return; // signed out: the next page load asks to sign in
+      const delay = Math.min(30000, 1000 * 2 ** state.retries) + Math.random() * 500;
+      state.retries += 1;
+      window.setTimeout(connect, delay);
+    });
+  }
+
+  // --- Times that move ----------------------------------------------------------------------
+
+  function span(seconds) {
+    const s = Math.abs(seconds);
+    if (s < 60) return seconds >= 0 ? "now" : "<1m";
+    const minutes = Math.floor(s / 60);
+    if (minutes < 60) return `${minutes}m`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) return `${hours}h`;
+    const days = Math.floor(hours / 24);
+    return days < 60 ? `${days}d` : `${Math.floor(days / 30)}mo`;
+  }
+
+  function countdown(seconds) {
+    if (seconds <= 0) return seconds <= -60 ? `${span(seconds)} late` : "due now";
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes}m`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) return `${hours}h ${String(minutes % 60).padStart(2, "0")}m`;
+    return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+  }
+
+  function tick() {
+    const now = Date.now();
+    for (const time of document.querySelectorAll("time[data-ago]")) {
+      time.textContent = span((now - Date.parse(time.dateTime)) / 1000);
+    }
+    for (const time of document.querySelectorAll("time[data-countdown]")) {
+      time.textContent = countdown((Date.parse(time.dateTime) - now) / 1000);
+    }
+  }
+
+  // --- Start --------------------------------------------------------------------------------
+
+  document.body.addEventListener("htmx:afterSettle", () => {
+    restoreSelection();
+    syncListCount();
+  });
+  // The address bar follows the list's filters (htmx's own history is off: the back button
+  // reloads what the address says).
+  document.body.addEventListener("htmx:afterRequest", (event) => {
+    const xhr = event.detail.xhr;
+    const address = xhr && xhr.getResponseHeader("HX-Replace-Url");
+    if (address) history.replaceState(history.state, "", address);
+  });
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target && event.detail.target.id === "composer") scrollTimelineToEnd();
+  });
+
+  restoreSelection();
+  const initiallySelected = selectedRow();
+  if (initiallySelected) initiallySelected.scrollIntoView({ block: "nearest" });
+  scrollTimelineToEnd();
+  connect();
+  window.setInterval(tick, 30000);
+})();
