@@ -3,7 +3,12 @@
 Accounts are created and changed through ``channels_inbox.services``. Credentials are
 write-only: the form never shows the stored secrets, only the names of the keys that are
 set, and a blank "new credentials" field leaves them unchanged. Options are not secret: the
-form shows and edits them as JSON, checked for the account's kind.
+form shows and edits them as JSON, checked for the account's kind. Saving an active Telegram
+account points its bot at the webhook (``telegram.services.set_webhook``) and says how that
+went.
+
+SMS opt-outs are listed and lifted (deleted) here, never added or edited: customers write
+them. WhatsApp templates are kept through ``whatsapp.templates``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,13 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from channels_inbox import services
+from channels_inbox.adapters.base import ChannelError
 from channels_inbox.models import ChannelAccount, InboundEvent, MailboxCursor
+from channels_inbox.sms.models import OptOut
+from channels_inbox.sms.services import lift_opt_out
+from channels_inbox.telegram.services import set_webhook
+from channels_inbox.whatsapp import templates
+from channels_inbox.whatsapp.models import WhatsAppTemplate
 from helpdesk.admin import (
     HelpdeskAdmin,
     ReadOnlyAdmin,
@@ -29,6 +40,7 @@ from helpdesk.admin import (
     copy_saved_row,
     is_admin,
 )
+from helpdesk.channel_kinds import ChannelKind
 
 # Enough for any provider's payload an admin reads; more would make the page unusable.
 PAYLOAD_DISPLAY_CHARACTERS = 100_000
@@ -152,9 +164,11 @@ class ChannelAccountAdmin(HelpdeskAdmin):
             changes = changed_fields(form, EDITABLE_FIELDS)
             if new_credentials is not None:
                 changes["credentials"] = new_credentials
-            self.call_service(
+            updated = self.call_service(
                 request, services.update_channel_account, obj, actor=actor_of(request), **changes
             )
+            if updated is not None:
+                self._point_telegram_webhook(request, updated)
             return
         created = self.call_service(
             request,
@@ -171,6 +185,21 @@ class ChannelAccountAdmin(HelpdeskAdmin):
         )
         if created is not None:
             copy_saved_row(obj, created)
+            self._point_telegram_webhook(request, created)
+
+    def _point_telegram_webhook(self, request: HttpRequest, account: ChannelAccount) -> None:
+        """The account is saved either way: a bot Telegram refuses (a wrong token) or cannot
+        reach is reported, and saving again (or ``manage.py telegram_set_webhook``) retries."""
+        if account.kind != ChannelKind.TELEGRAM or not account.is_active:
+            return
+        try:
+            url = set_webhook(account)
+        except ChannelError as error:
+            self.message_user(
+                request, f"Saved, but Telegram's webhook was not set: {error}", messages.ERROR
+            )
+            return
+        self.message_user(request, f"Telegram now posts the bot's updates to {url}.")
 
     @admin.action(description="Deactivate selected accounts", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[ChannelAccount]) -> None:
@@ -290,3 +319,117 @@ class MailboxCursorAdmin(ReadOnlyAdmin):
         "last_error",
     )
     readonly_fields = fields
+
+
+@admin.register(OptOut)
+class OptOutAdmin(HelpdeskAdmin):
+    """Numbers that sent STOP to an SMS account. Deleting a row lifts the opt-out (for a
+    customer who asked for messages again another way); the number's own START does too."""
+
+    list_display = ("address", "channel_account", "keyword", "opted_out_at")
+    list_select_related = ("channel_account",)
+    list_filter = ("channel_account",)
+    search_fields = ("address",)
+    search_help_text = "The phone number, e.g. +15551234567."
+    show_full_result_count = False
+    fields = ("channel_account", "address", "keyword", "opted_out_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin(request)
+
+    def delete_model(self, request: HttpRequest, obj: OptOut) -> None:
+        lift_opt_out(obj, actor=actor_of(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OptOut]) -> None:
+        actor = actor_of(request)
+        for opt_out in queryset.order_by("pk"):
+            lift_opt_out(opt_out, actor=actor)
+
+
+class WhatsAppTemplateForm(forms.ModelForm):
+    class Meta:
+        model = WhatsAppTemplate
+        fields = ("channel_account", "name", "language", "category", "body")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "channel_account" in self.fields:
+            field = self.fields["channel_account"]
+            field.queryset = ChannelAccount.objects.filter(  # type: ignore[attr-defined]
+                kind=ChannelKind.WHATSAPP
+            )
+
+
+TEMPLATE_FIELDS = ("name", "language", "category", "body")
+
+
+@admin.register(WhatsAppTemplate)
+class WhatsAppTemplateAdmin(HelpdeskAdmin):
+    """The templates Meta approved for each WhatsApp account, copied here as approved: what
+    agents may send once a customer's 24-hour window has closed."""
+
+    form = WhatsAppTemplateForm
+    list_display = ("name", "language", "category", "channel_account", "updated_at")
+    list_select_related = ("channel_account",)
+    list_filter = ("channel_account", "category", "language")
+    search_fields = ("name",)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_admin(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return is_admin(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_admin(request)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        # A template belongs to the account Meta approved it for.
+        return ("channel_account",) if obj is not None else ()
+
+    def save_model(
+        self, request: HttpRequest, obj: WhatsAppTemplate, form: Any, change: bool
+    ) -> None:
+        if change:
+            changes = changed_fields(form, TEMPLATE_FIELDS)
+            self.call_service(
+                request,
+                templates.update_whatsapp_template,
+                obj,
+                actor=actor_of(request),
+                **changes,
+            )
+            return
+        created = self.call_service(
+            request,
+            templates.create_whatsapp_template,
+            obj.channel_account,
+            name=obj.name,
+            language=obj.language,
+            category=obj.category,
+            body=obj.body,
+            actor=actor_of(request),
+        )
+        if created is not None:
+            copy_saved_row(obj, created)
+
+    def delete_model(self, request: HttpRequest, obj: WhatsAppTemplate) -> None:
+        templates.delete_whatsapp_template(obj, actor=actor_of(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WhatsAppTemplate]) -> None:
+        actor = actor_of(request)
+        for template in queryset.order_by("pk"):
+            templates.delete_whatsapp_template(template, actor=actor)

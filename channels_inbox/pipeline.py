@@ -13,6 +13,8 @@ import random
 from django.conf import settings
 
 from channels_inbox.adapters import OutboundMessage
+from channels_inbox.adapters.base import OutboundTemplate
+from channels_inbox.whatsapp.models import TemplateReply
 from customers.models import Identity
 from helpdesk.channel_kinds import ChannelKind
 from tickets.models import Message, Ticket
@@ -78,6 +80,16 @@ def build_outbound_message(message: Message) -> OutboundMessage:
         .order_by("created_at", "id")
         .values_list("provider_message_id", flat=True)
     )
+    template_reply = TemplateReply.objects.filter(message=message).first()
+    template = (
+        OutboundTemplate(
+            name=template_reply.name,
+            language=template_reply.language,
+            parameters=tuple(template_reply.parameters),
+        )
+        if template_reply is not None
+        else None
+    )
     return OutboundMessage(
         message_id=message.pk,
         ticket_id=ticket.pk,
@@ -90,4 +102,5 @@ def build_outbound_message(message: Message) -> OutboundMessage:
         attachments=tuple(attachments),
         thread_provider_ids=thread_provider_ids,
         is_automatic=message.is_automated,
+        template=template,
     )

@@ -10,6 +10,7 @@ that are not secret; each channel kind lists the ones it takes, with their types
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable, Mapping
@@ -23,12 +24,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from channels_inbox.adapters import get_adapter
+from channels_inbox.adapters.base import ChannelError, SendCheck
 from channels_inbox.models import ChannelAccount, InboundEvent
 from customers.identities import normalize_address
 from helpdesk.channel_kinds import PHONE_CHANNELS, ChannelKind
 from helpdesk.events import enqueue_on_commit
 from helpdesk.models import Team, User
 from helpdesk.services import UNSET, Unset, check_admin, insert_unique
+from tickets.models import Ticket
+from tickets.services import TicketError
 
 MAX_CREDENTIAL_KEYS = 50
 MAX_CREDENTIAL_KEY_LENGTH = 100
@@ -514,3 +519,41 @@ def requeue_inbound_events(event_ids: Iterable[int], *, actor: User) -> list[int
         for event_id in ids:
             enqueue_on_commit(process_inbound_event_task, event_id)
     return ids
+
+
+# --- Whether a reply can go out ------------------------------------------------------------
+
+
+class ReplyRefusedError(TicketError):
+    """The ticket's channel cannot take a free-text reply now. ``conflict_details`` is what
+    the API's 409 adds to the reason: the templates the agent may send instead."""
+
+    def __init__(self, check: SendCheck) -> None:
+        super().__init__(check.reason)
+        self.check = check
+
+    @property
+    def conflict_details(self) -> dict[str, Any]:
+        return {"templates": [dataclasses.asdict(choice) for choice in self.check.templates]}
+
+
+def reply_send_check(ticket: Ticket) -> SendCheck:
+    """The ticket's channel's answer to "can the agent send free text now?"; allowed when the
+    ticket has no channel account (a ticket an agent opened) or the adapter is unknown (the
+    delivery task reports that)."""
+    account = ticket.channel_account
+    if account is None:
+        return SendCheck(allowed=True)
+    try:
+        adapter = get_adapter(account.kind)
+    except ChannelError:
+        return SendCheck(allowed=True)
+    return adapter.can_send(account, ticket)
+
+
+def check_reply(ticket: Ticket) -> None:
+    """``settings.REPLY_CHECK``: called by ``tickets.services.add_reply`` with the ticket
+    locked, before the reply is stored. ReplyRefusedError when the channel refuses."""
+    check = reply_send_check(ticket)
+    if not check.allowed:
+        raise ReplyRefusedError(check)

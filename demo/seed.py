@@ -393,7 +393,14 @@ class _TicketBuilder:
         if ticket is None:
             raise ValueError(f"Step {action} on thread {step.thread} before its first message.")
         if action == "reply":
-            return add_reply(ticket, author=self._agent(step), text=step.text, status=step.status)
+            # History at its own dates: a channel's window is for replies going out now.
+            return add_reply(
+                ticket,
+                author=self._agent(step),
+                text=step.text,
+                status=step.status,
+                check_channel=False,
+            )
         if action == "note":
             return add_note(ticket, author=self._agent(step), text=step.text)
         if action == "assign":

@@ -12,9 +12,14 @@ UNAUTHENTICATED_CLOSE_CODE = 4401
 # A browser tab follows the conversations it shows; far more means a leak or abuse, and each
 # group costs the channel layer memory.
 MAX_TICKET_SUBSCRIPTIONS = 50
-ACTIONS = ("subscribe", "unsubscribe", "typing", "stopped_typing")
+ACTIONS = ("subscribe", "unsubscribe", "typing", "stopped_typing", "viewing")
 # Pushed to a ticket's group when someone starts or stops typing on it.
 TYPING_EVENT = "ticket.typing"
+# Pushed to a ticket's group when an agent opens or leaves it, or says again that they are
+# there (``{"viewing": id}``), which a viewer does on seeing someone new: so a newcomer
+# learns at once who was already there.
+PRESENCE_EVENT = "ticket.presence"
+OWN_EVENTS = (TYPING_EVENT, PRESENCE_EVENT)
 
 
 class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
@@ -31,10 +36,15 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
     ``ticket.typing`` push: ``{"ticket_id", "author": "agent", "agent_id", "name", "typing"}``;
     a customer typing in the chat arrives the same way with ``"author": "customer"`` and
     ``customer_id``. Receivers drop the indicator when no repeat comes within a few seconds.
+
+    Presence: subscribing, unsubscribing and disconnecting push ``ticket.presence``
+    (``{"ticket_id", "agent_id", "name", "viewing"}``) to the ticket's group, and so does
+    ``{"viewing": id}`` on a subscribed ticket, with no answer.
     """
 
     async def connect(self) -> None:
         self.ticket_groups: set[str] = set()
+        self.viewed_ticket_ids: set[int] = set()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=UNAUTHENTICATED_CLOSE_CODE)
@@ -46,6 +56,8 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if not getattr(self, "joined", False):
             return
+        for ticket_id in self.viewed_ticket_ids:
+            await self._presence(ticket_id, viewing=False)
         for group in [AGENTS_GROUP, *self.ticket_groups]:
             await self.channel_layer.group_discard(group, self.channel_name)
 
@@ -81,6 +93,12 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
         if action in ("typing", "stopped_typing"):
             await self._typing(ticket_id, typing=action == "typing")
             return
+        if action == "viewing":
+            if group not in self.ticket_groups:
+                await self.send_json({"error": f"Subscribe to ticket {ticket_id} first."})
+            else:
+                await self._presence(ticket_id, viewing=True)
+            return
         if action == "subscribe":
             if group not in self.ticket_groups:
                 if len(self.ticket_groups) >= MAX_TICKET_SUBSCRIPTIONS:
@@ -89,10 +107,14 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
                     )
                     return
                 self.ticket_groups.add(group)
+                self.viewed_ticket_ids.add(ticket_id)
                 await self.channel_layer.group_add(group, self.channel_name)
+                await self._presence(ticket_id, viewing=True)
         elif group in self.ticket_groups:
             self.ticket_groups.discard(group)
+            self.viewed_ticket_ids.discard(ticket_id)
             await self.channel_layer.group_discard(group, self.channel_name)
+            await self._presence(ticket_id, viewing=False)
         await self.send_json({f"{action}d": ticket_id})
 
     async def _typing(self, ticket_id: int, *, typing: bool) -> None:
@@ -112,8 +134,21 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
             group, {"type": "helpdesk.event", "event": TYPING_EVENT, "data": data}
         )
 
+    async def _presence(self, ticket_id: int, *, viewing: bool) -> None:
+        user = self.scope["user"]
+        data = {
+            "ticket_id": ticket_id,
+            "agent_id": user.pk,
+            "name": user.name,
+            "viewing": viewing,
+        }
+        await self.channel_layer.group_send(
+            ticket_group(ticket_id),
+            {"type": "helpdesk.event", "event": PRESENCE_EVENT, "data": data},
+        )
+
     async def helpdesk_event(self, message: dict[str, Any]) -> None:
         data = message["data"]
-        if message["event"] == TYPING_EVENT and data.get("agent_id") == self.scope["user"].pk:
-            return  # the agent's own typing
+        if message["event"] in OWN_EVENTS and data.get("agent_id") == self.scope["user"].pk:
+            return  # the agent's own typing or presence
         await self.send_json({"event": message["event"], "data": data})

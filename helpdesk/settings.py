@@ -246,6 +246,10 @@ CELERY_TIMEZONE = "UTC"
 # Dotted paths of Celery tasks that receive every domain event after commit (helpdesk.events).
 EVENT_CONSUMER_TASKS: list[str] = ["channels_inbox.tasks.handle_event_task"]
 
+# Dotted path of the callable tickets.services.add_reply asks, with the ticket locked,
+# whether the ticket's channel takes a free-text reply now; it raises TicketError if not.
+REPLY_CHECK = "channels_inbox.services.check_reply"
+
 # Periodic jobs: run by `celery beat` in production and, without Redis, by the in-process
 # scheduler of the ASGI server (helpdesk.scheduler). A schedule is seconds, a timedelta or
 # a celery.schedules.crontab; a new job is one more entry here.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,8 +34,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least, Substr
 from django.utils import timezone
 
+from customers.models import Identity, Order
 from helpdesk.channel_kinds import ChannelKind
 from helpdesk.models import User
+from tickets import search
 from tickets.models import Message, Tag, Ticket
 from tickets.queries import PRIORITY_RANK
 
@@ -51,6 +54,10 @@ PAGE_SIZE = 50
 PREVIEW_LENGTH = 160
 # Sorts a ticket without a due time after every ticket with one.
 NO_DUE_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+# A search made only of digits, spaces and phone punctuation, with at least this many digits,
+# is also looked for among the handles as a phone number (stored as E.164, "+14155550111").
+MIN_PHONE_DIGITS = 6
+_PHONE_LIKE = re.compile(r"[+\d\s().-]+")
 
 
 # --- Views ---------------------------------------------------------------------------------
@@ -242,18 +249,45 @@ class InboxFilters:
 
 
 def _text_condition(text: str) -> Q:
-    """A ticket number ("1042" or "#1042"), or words in the subject or the customer's name
-    or email address."""
+    """Tickets a search finds: by number ("1042" or "#1042"), words in the subject, the
+    customer's name, email address or any handle (a phone number however it is spaced),
+    an order's number (linked to the ticket or placed by its customer), or words in any
+    message, through the database's full-text index."""
     text = " ".join(text.split())
     number = text.removeprefix("#")
     condition = (
         Q(subject__icontains=text)
         | Q(customer__name__icontains=text)
         | Q(customer__email__icontains=text)
+        | Q(customer__in=Identity.objects.filter(address__icontains=text).values("customer_id"))
     )
+    digits = "".join(character for character in text if character.isdigit())
+    if len(digits) >= MIN_PHONE_DIGITS and _PHONE_LIKE.fullmatch(text):
+        condition |= Q(
+            customer__in=Identity.objects.filter(address__contains=digits).values("customer_id")
+        )
     if number.isdigit() and len(number) <= 9:
         condition |= Q(number=int(number))
+    order_numbers = {text, number, f"#{number}"}
+    orders = Order.objects.filter(number__in=order_numbers)
+    condition |= Q(
+        pk__in=Ticket.orders.through.objects.filter(order__in=orders).values("ticket_id")
+    ) | Q(customer__in=orders.values("customer_id"))
+    terms = search.search_terms(text)
+    if terms:
+        condition |= search.message_text_condition(terms)
     return condition
+
+
+def attach_search_snippets(tickets: list[Ticket], text: str) -> None:
+    """Give each ticket of a page of search results ``search_snippet``: the matching words
+    of its latest matching message, highlighted, or "" when the match was elsewhere; one
+    query for the page."""
+    terms = search.search_terms(text)
+    found = search.snippets([ticket.pk for ticket in tickets], terms)
+    for ticket in tickets:
+        snippet = found.get(ticket.pk)
+        ticket.search_snippet = search.highlight_html(snippet) if snippet else ""  # type: ignore[attr-defined]
 
 
 # --- Sort orders and keyset pages -----------------------------------------------------------

@@ -267,3 +267,26 @@ class TicketActivity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_verb_display()} on ticket {self.ticket_id}"
+
+
+class SavedView(models.Model):
+    """An agent's own inbox view: a name for a view with its filters and sort, kept as the
+    inbox's query string."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=60)
+    query = models.CharField(
+        max_length=1000, help_text="The inbox's query string, e.g. view=open&tag=refund."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -20,6 +20,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Max, Q, When
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.text import get_valid_filename
 
 from customers.identities import normalize_address
@@ -736,12 +737,18 @@ def add_reply(
     html: str = "",
     status: str | None = None,
     attachments: Sequence[OutboundAttachment] = (),
+    check_channel: bool = True,
 ) -> Message:
     """Queue a reply to the customer on the ticket's channel.
 
     The message is stored as ``queued``; the channel's delivery task sends it. The first
     reply stamps ``first_responded_at``; an unassigned ticket goes to the agent who answers
     it. ``status`` submits the reply as pending, on hold or solved.
+
+    The channel is asked first whether free text can go out now (``settings.REPLY_CHECK``,
+    a dotted path, so this app imports no channel code); its refusal is a TicketError.
+    ``check_channel=False`` is for a caller that made the channel's own check (a template
+    message, which is what a closed window allows).
     """
     if not (text.strip() or html.strip()):
         raise TicketError("A reply needs text.")
@@ -758,6 +765,8 @@ def add_reply(
     with transaction.atomic():
         ticket = _lock(ticket)
         _check_workable(ticket)
+        if check_channel and settings.REPLY_CHECK:
+            import_string(settings.REPLY_CHECK)(ticket)
         message = Message.objects.create(
             ticket=ticket,
             direction=Message.Direction.OUTBOUND,

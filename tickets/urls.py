@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tickets import views
+from tickets.workspace import customer_views
 from tickets.workspace import views as workspace
 
 app_name = "tickets"
@@ -16,6 +17,20 @@ urlpatterns = [
     path("inbox/list/", workspace.inbox_list, name="inbox-list"),
     path("inbox/counts/", workspace.inbox_counts, name="inbox-counts"),
     path("inbox/rows/<int:ticket_id>/", workspace.inbox_row, name="inbox-row"),
+    path("inbox/bulk/", workspace.inbox_bulk, name="inbox-bulk"),
+    path("inbox/views/", workspace.saved_view_create, name="saved-view-create"),
+    path(
+        "inbox/views/<int:view_id>/delete/", workspace.saved_view_delete, name="saved-view-delete"
+    ),
+    path("customers/<int:customer_id>/", customer_views.customer_page, name="customer"),
+    path(
+        "customers/<int:customer_id>/merge/", customer_views.customer_merge, name="customer-merge"
+    ),
+    path(
+        "customers/merges/<int:merge_id>/undo/",
+        customer_views.customer_unmerge,
+        name="customer-unmerge",
+    ),
     path("tickets/<int:number>/", workspace.ticket_page, name="ticket"),
     path("tickets/<int:number>/live/", workspace.ticket_live, name="ticket-live"),
     path("tickets/<int:number>/compose/", workspace.ticket_compose, name="ticket-compose"),

@@ -11,12 +11,13 @@ from __future__ import annotations
 import abc
 import dataclasses
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tickets.services import InboundMessage, OutboundAttachment
 
 if TYPE_CHECKING:
     from channels_inbox.models import ChannelAccount, InboundEvent
+    from tickets.models import Ticket
 
 
 class ChannelError(Exception):
@@ -50,6 +51,15 @@ class ParseResult:
 
 
 @dataclasses.dataclass(frozen=True)
+class OutboundTemplate:
+    """A provider-approved template to send instead of the message's free text."""
+
+    name: str
+    language: str
+    parameters: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class OutboundMessage:
     """What an adapter needs to send one reply; built by the pipeline from the rows."""
 
@@ -65,11 +75,37 @@ class OutboundMessage:
     # provider_message_id of the ticket's earlier messages, oldest first.
     thread_provider_ids: tuple[str, ...]
     is_automatic: bool = False
+    # Set for a reply the agent chose as a template; ``text`` is then its rendered body.
+    template: OutboundTemplate | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class SendResult:
     provider_message_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateChoice:
+    """An approved template an agent may send instead of free text."""
+
+    name: str
+    language: str
+    body: str
+    parameter_count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SendCheck:
+    """Whether an agent's free-text reply can go out on a ticket's channel right now, and
+    why, in a sentence fit for the agent (also when it can: until when, or how it goes).
+    ``templates`` are what may be sent instead when it cannot."""
+
+    allowed: bool
+    reason: str = ""
+    templates: tuple[TemplateChoice, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 def payload_bytes(event: InboundEvent) -> bytes:
@@ -88,3 +124,9 @@ class ChannelAdapter(abc.ABC):
     def send(self, account: ChannelAccount, outbound: OutboundMessage) -> SendResult:
         """Hand one message to the provider. Raises ChannelError on every failure, with
         ``permanent`` set when sending the same message again cannot succeed."""
+
+    def can_send(self, account: ChannelAccount, ticket: Ticket) -> SendCheck:
+        """Whether an agent may send a free-text reply on ``ticket`` through ``account`` now.
+        Asked before the agent types and again when the reply is submitted; ``send`` still
+        enforces the provider's rules itself. Channels without such rules keep this."""
+        return SendCheck(allowed=True)

@@ -19,7 +19,7 @@ from channels_inbox.services import (
     normalize_account_address,
 )
 from helpdesk.api.serializers import StrictModelSerializer, StrictSerializer
-from tickets.api.serializers import ChannelAccountRefSerializer
+from tickets.api.serializers import REPLY_STATUS_CHOICES, ChannelAccountRefSerializer
 
 
 @extend_schema_field(
@@ -183,3 +183,44 @@ class InboundEventDetailSerializer(InboundEventSerializer):
 
 class InboundEventReprocessSerializer(StrictSerializer):
     """No fields: the event in the URL is processed again from scratch."""
+
+
+# --- Whether a reply can go out, and template replies --------------------------------------
+
+
+class TemplateChoiceSerializer(serializers.Serializer):
+    name = serializers.CharField(read_only=True)
+    language = serializers.CharField(read_only=True)
+    body = serializers.CharField(read_only=True, help_text="With {{1}}-style parameters.")
+    parameter_count = serializers.IntegerField(read_only=True)
+
+
+class SendCheckSerializer(serializers.Serializer):
+    """The shape of ``channels_inbox.adapters.base.SendCheck``: also the body of the reply
+    endpoint's 409, with the reason as ``detail``."""
+
+    allowed = serializers.BooleanField(read_only=True)
+    reason = serializers.CharField(read_only=True)
+    templates = TemplateChoiceSerializer(many=True, read_only=True)
+
+
+class TemplateReplySerializer(StrictSerializer):
+    template = serializers.CharField(max_length=512, help_text="The approved template's name.")
+    language = serializers.CharField(
+        max_length=15,
+        required=False,
+        default="",
+        help_text="Needed only when the account has the template in several languages.",
+    )
+    parameters = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        default=list,
+        max_length=100,
+        help_text="The body's {{1}}, {{2}} ... in order.",
+    )
+    status = serializers.ChoiceField(
+        choices=REPLY_STATUS_CHOICES,
+        required=False,
+        help_text="Submit the reply as open, pending, on hold or solved.",
+    )

@@ -1,6 +1,10 @@
 """Channel accounts (``/api/v1/channel-accounts/``) and the deliveries they received
 (``/api/v1/inbound-events/``): admins only, for every method, because even the lists tell
-which inboxes exist, where their webhooks are and what failed."""
+which inboxes exist, where their webhooks are and what failed.
+
+What a ticket's channel allows an agent to send (``/api/v1/tickets/<id>/can-send/``) and
+template replies (``/api/v1/tickets/<id>/template-reply/``): every agent, like the tickets
+API these sit next to (they live here because only this app knows the channels)."""
 
 from __future__ import annotations
 
@@ -28,14 +32,18 @@ from channels_inbox.api.serializers import (
     InboundEventDetailSerializer,
     InboundEventReprocessSerializer,
     InboundEventSerializer,
+    SendCheckSerializer,
+    TemplateReplySerializer,
 )
 from channels_inbox.models import ChannelAccount, InboundEvent
 from channels_inbox.services import (
     create_channel_account,
     deactivate_channel_account,
+    reply_send_check,
     requeue_inbound_events,
     update_channel_account,
 )
+from channels_inbox.whatsapp.templates import add_template_reply
 from helpdesk.api.exceptions import Conflict, ServiceErrorsMixin
 from helpdesk.api.filters import (
     DATE_TIME_SCHEMA,
@@ -53,6 +61,10 @@ from helpdesk.api.views import (
 )
 from helpdesk.channel_kinds import ChannelKind
 from helpdesk.permissions import IsAdmin
+from tickets.api.serializers import MessageSerializer
+from tickets.models import Ticket
+from tickets.queries import ticket_messages_queryset
+from tickets.services import TicketError
 
 
 class ChannelAccountFilter(django_filters.FilterSet):
@@ -258,3 +270,56 @@ class InboundEventViewSet(ServiceErrorsMixin, viewsets.ReadOnlyModelViewSet):
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+TICKET_CONFLICT = OpenApiResponse(description="The ticket cannot take the reply (TicketError).")
+
+
+class TicketSendingViewSet(ServiceErrorsMixin, viewsets.GenericViewSet):
+    """What an agent may send on a ticket's channel, and replies sent as templates."""
+
+    lookup_value_regex = ID_PATTERN
+    conflict_errors = (TicketError,)
+    queryset = Ticket.objects.none()
+
+    @extend_schema(
+        summary="Whether a free-text reply can be sent now",
+        description="Asked before the agent types. When `allowed` is false (a WhatsApp "
+        "customer service window that closed, an SMS number that opted out), `reason` says "
+        "why and `templates` lists the approved templates that may be sent instead "
+        "(`template-reply`). The reply endpoint answers 409 with the same reason and "
+        "templates.",
+        responses={200: SendCheckSerializer},
+    )
+    @action(detail=True, methods=["get"], url_path="can-send")
+    def can_send(self, request: Request, pk: str | None = None) -> Response:
+        ticket = get_object_or_404(Ticket.objects.select_related("channel_account"), pk=pk)
+        return Response(reply_send_check(ticket).as_dict())
+
+    @extend_schema(
+        summary="Reply with an approved WhatsApp template",
+        description="Sends the account's approved template with its body parameters, which "
+        "WhatsApp delivers also after the customer service window closed. The ticket shows "
+        "the body with the parameters filled in. 400 when the template is unknown or the "
+        "parameters do not fit it; 409 when the ticket is not on WhatsApp or cannot take a "
+        "reply.",
+        request=TemplateReplySerializer,
+        responses={201: MessageSerializer, 409: TICKET_CONFLICT},
+    )
+    @action(detail=True, methods=["post"], url_path="template-reply")
+    def template_reply(self, request: Request, pk: str | None = None) -> Response:
+        ticket = get_object_or_404(Ticket.objects.select_related("channel_account"), pk=pk)
+        serializer = TemplateReplySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        message = add_template_reply(
+            ticket,
+            author=request_user(request),
+            name=data["template"],
+            language=data["language"],
+            parameters=data["parameters"],
+            status=data.get("status"),
+        )
+        message = ticket_messages_queryset(message.ticket_id).get(pk=message.pk)
+        body = MessageSerializer(message, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)

@@ -39,6 +39,7 @@ from channels_inbox.adapters.base import (
     ChannelError,
     OutboundMessage,
     ParseResult,
+    SendCheck,
     SendResult,
     payload_bytes,
 )
@@ -102,6 +103,14 @@ class ChatAdapter(ChannelAdapter):
         )
 
     # --- Sending -------------------------------------------------------------------------
+
+    def can_send(self, account: ChannelAccount, ticket: Ticket) -> SendCheck:
+        """Always allowed; the reason says whether the visitor sees the reply in the chat
+        or gets it by email (a presence lookup in the cache, no provider call)."""
+        visitor_id = ticket_visitor_id(account, ticket.pk)
+        if visitor_id and visitor_is_connected(visitor_id):
+            return SendCheck(allowed=True, reason="The visitor has the chat open.")
+        return SendCheck(allowed=True, reason="Visitor offline: the reply goes by email.")
 
     def send(self, account: ChannelAccount, outbound: OutboundMessage) -> SendResult:
         visitor_id = ticket_visitor_id(account, outbound.ticket_id) or outbound.to_address

@@ -58,6 +58,7 @@ from channels_inbox.adapters.base import (
     ChannelError,
     OutboundMessage,
     ParseResult,
+    SendCheck,
     SendResult,
     StatusUpdate,
     payload_bytes,
@@ -560,6 +561,13 @@ class MetaMessagingAdapter(ChannelAdapter):
         return cache.get(self._sent_key(account, mid)) is not None
 
     # --- Sending ---------------------------------------------------------------------------
+
+    def can_send(self, account: ChannelAccount, ticket: Ticket) -> SendCheck:
+        """The messaging window, and the HUMAN_AGENT tag's 7 days for an account allowed it."""
+        allowed, reason = can_send_free_text(
+            account, last_customer_message_at_on(account, ticket.pk), timezone.now()
+        )
+        return SendCheck(allowed=allowed, reason=reason)
 
     def send(self, account: ChannelAccount, outbound: OutboundMessage) -> SendResult:
         """Send a reply as text and files. Refused (permanently, before any request) when

@@ -44,6 +44,7 @@ from channels_inbox.adapters.base import (
     ChannelError,
     OutboundMessage,
     ParseResult,
+    SendCheck,
     SendResult,
     StatusUpdate,
     payload_bytes,
@@ -51,11 +52,13 @@ from channels_inbox.adapters.base import (
 from channels_inbox.adapters.inbound import credential
 from channels_inbox.adapters.transport import format_size
 from channels_inbox.models import ChannelAccount, InboundEvent
+from channels_inbox.pipeline import RecipientMissingError, recipient_of
 from channels_inbox.sms.api import MediaTooLarge, TwilioApi, explain
+from channels_inbox.sms.models import OptOut
 from channels_inbox.sms.services import opt_out_of
 from customers.identities import normalize_address
 from helpdesk.channel_kinds import ChannelKind
-from tickets.models import Message
+from tickets.models import Message, Ticket
 from tickets.services import InboundAttachment, InboundMessage
 
 # Which webhook a stored post came to, in InboundEvent.headers["webhook"].
@@ -92,6 +95,14 @@ def parse_form(body: bytes) -> dict[str, list[str]]:
 def field(fields: dict[str, list[str]], name: str) -> str:
     values = fields.get(name)
     return values[0] if values else ""
+
+
+def opted_out_reason(address: str, opt_out: OptOut) -> str:
+    return (
+        f"{address} opted out of messages from this number: they sent {opt_out.keyword} "
+        f"on {opt_out.opted_out_at:%Y-%m-%d %H:%M} UTC. Nothing is sent until they "
+        "send START."
+    )
 
 
 class SmsAdapter(ChannelAdapter):
@@ -191,6 +202,20 @@ class SmsAdapter(ChannelAdapter):
 
     # --- Sending -------------------------------------------------------------------------
 
+    def can_send(self, account: ChannelAccount, ticket: Ticket) -> SendCheck:
+        """Refused when the customer's number opted out of the account's messages."""
+        try:
+            address, _name = recipient_of(ticket)
+            to = normalize_address(ChannelKind.SMS, address)
+        except RecipientMissingError as error:
+            return SendCheck(allowed=False, reason=str(error))
+        except ValidationError:
+            return SendCheck(allowed=False, reason=f"{address!r} is not a phone number.")
+        opt_out = opt_out_of(account, to)
+        if opt_out is not None:
+            return SendCheck(allowed=False, reason=opted_out_reason(to, opt_out))
+        return SendCheck(allowed=True)
+
     def send(self, account: ChannelAccount, outbound: OutboundMessage) -> SendResult:
         try:
             to = normalize_address(ChannelKind.SMS, outbound.to_address)
@@ -200,12 +225,7 @@ class SmsAdapter(ChannelAdapter):
             ) from None
         opt_out = opt_out_of(account, to)
         if opt_out is not None:
-            raise ChannelError(
-                f"{to} opted out of messages from this number: they sent {opt_out.keyword} "
-                f"on {opt_out.opted_out_at:%Y-%m-%d %H:%M} UTC. Nothing is sent until they "
-                "send START.",
-                permanent=True,
-            )
+            raise ChannelError(opted_out_reason(to, opt_out), permanent=True)
         text = outbound.text.strip()
         if outbound.attachments:
             names = ", ".join(item.name for item in outbound.attachments)

@@ -7,6 +7,8 @@ from django.utils import timezone
 from channels_inbox.models import ChannelAccount
 from channels_inbox.sms.keywords import Keyword, KeywordAction
 from channels_inbox.sms.models import OptOut
+from helpdesk.models import User
+from helpdesk.services import check_admin
 
 
 def record_keyword(account: ChannelAccount, *, address: str, keyword: Keyword) -> None:
@@ -27,3 +29,10 @@ def record_keyword(account: ChannelAccount, *, address: str, keyword: Keyword) -
 def opt_out_of(account: ChannelAccount, address: str) -> OptOut | None:
     """The number's opt-out from the account's messages, if it has one."""
     return OptOut.objects.filter(channel_account=account, address=address).first()
+
+
+def lift_opt_out(opt_out: OptOut, *, actor: User) -> None:
+    """An admin's lifting of an opt-out (the customer asked for messages again another way):
+    the account may text the number again, as after its START."""
+    check_admin(actor)
+    opt_out.delete()

@@ -53,9 +53,12 @@ from channels_inbox.adapters.base import (
     ChannelAdapter,
     ChannelError,
     OutboundMessage,
+    OutboundTemplate,
     ParseResult,
+    SendCheck,
     SendResult,
     StatusUpdate,
+    TemplateChoice,
     payload_bytes,
 )
 from channels_inbox.adapters.inbound import credential
@@ -82,7 +85,7 @@ from channels_inbox.whatsapp.payloads import (
     read_status,
     timestamp,
 )
-from channels_inbox.whatsapp.templates import parameter_problem
+from channels_inbox.whatsapp.templates import parameter_count, parameter_problem
 from customers.identities import normalize_address
 from helpdesk.channel_kinds import ChannelKind
 from tickets.models import Message, Ticket
@@ -367,9 +370,30 @@ class WhatsAppAdapter(ChannelAdapter):
 
     # --- Sending ---------------------------------------------------------------------------
 
+    def can_send(self, account: ChannelAccount, ticket: Ticket) -> SendCheck:
+        """The customer service window; outside it, the account's approved templates."""
+        allowed, reason = can_send_free_text(
+            account, last_customer_message_at_on(account, ticket.pk), timezone.now()
+        )
+        if allowed:
+            return SendCheck(allowed=True, reason=reason)
+        templates = tuple(
+            TemplateChoice(
+                name=template.name,
+                language=template.language,
+                body=template.body,
+                parameter_count=parameter_count(template),
+            )
+            for template in WhatsAppTemplate.objects.filter(channel_account=account)
+        )
+        return SendCheck(allowed=False, reason=reason, templates=templates)
+
     def send(self, account: ChannelAccount, outbound: OutboundMessage) -> SendResult:
         """Send a reply as free text and files. Refused (permanently, before any request)
-        outside the customer service window; see ``send_template`` for that case."""
+        outside the customer service window; a reply the agent chose as a template
+        (``outbound.template``) goes by ``send_template``, in or out of the window."""
+        if outbound.template is not None:
+            return self._send_template_reply(account, outbound, outbound.template)
         allowed, reason = can_send_free_text(
             account, last_customer_message_at_on(account, outbound.ticket_id), timezone.now()
         )
@@ -401,6 +425,26 @@ class WhatsAppAdapter(ChannelAdapter):
         cache.delete(progress_key)
         # Reports for the last part stand for the reply: it is the last one to arrive.
         return SendResult(sent[str(len(parts) - 1)])
+
+    def _send_template_reply(
+        self, account: ChannelAccount, outbound: OutboundMessage, chosen: OutboundTemplate
+    ) -> SendResult:
+        template = WhatsAppTemplate.objects.filter(
+            channel_account=account, name=chosen.name, language=chosen.language
+        ).first()
+        if template is None:
+            raise ChannelError(
+                f"The template {chosen.name} ({chosen.language}) is no longer among the "
+                "account's approved templates.",
+                permanent=True,
+            )
+        return self.send_template(
+            account,
+            to_address=outbound.to_address,
+            template=template,
+            parameters=chosen.parameters,
+            message_id=outbound.message_id,
+        )
 
     def send_template(
         self,

@@ -46,3 +46,22 @@ class WhatsAppTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.language})"
+
+
+class TemplateReply(models.Model):
+    """An agent's reply sent as an approved template rather than as free text: the marker
+    that makes the WhatsApp adapter send it with ``send_template``. The message's own text
+    is the template's body with the parameters filled in, which is what the ticket shows.
+
+    The name and language are copied rather than pointing at the ``WhatsAppTemplate``, so
+    forgetting a template later leaves the replies sent with it as they were."""
+
+    message = models.OneToOneField(
+        "tickets.Message", on_delete=models.CASCADE, related_name="template_reply"
+    )
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=15)
+    parameters = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"

@@ -2,7 +2,9 @@
 parameters, and checking what Meta would refuse before anything is sent.
 
 Writes go through these functions, which only admins may call (templates are the account's
-configuration). Sending one is ``WhatsAppAdapter.send_template``.
+configuration), except ``add_template_reply``: an agent's reply sent as a template, which is
+what a ticket takes once the customer service window has closed. Sending one is
+``WhatsAppAdapter.send_template``.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ import re
 from collections.abc import Sequence
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from channels_inbox.models import ChannelAccount
-from channels_inbox.whatsapp.models import WhatsAppTemplate
+from channels_inbox.whatsapp.models import TemplateReply, WhatsAppTemplate
 from helpdesk.channel_kinds import ChannelKind
 from helpdesk.models import User
 from helpdesk.services import UNSET, Unset, check_admin, insert_unique
+from tickets.models import Message, Ticket
+from tickets.services import TicketError, add_reply
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 # Meta's rules for template names and language codes (en, en_US, pt_BR, zh_HK ...).
@@ -153,3 +158,65 @@ def delete_whatsapp_template(template: WhatsAppTemplate, *, actor: User) -> None
     """Forget a template (Meta paused or deleted it). Messages sent with it keep their text."""
     check_admin(actor)
     template.delete()
+
+
+def find_reply_template(account: ChannelAccount, name: str, language: str = "") -> WhatsAppTemplate:
+    """The account's approved template ``name`` in ``language``; without a language, the
+    only one of that name. ValidationError (on ``template`` or ``language``) otherwise."""
+    templates = list(WhatsAppTemplate.objects.filter(channel_account=account, name=name))
+    if language:
+        templates = [template for template in templates if template.language == language]
+        if not templates:
+            raise ValidationError(
+                {"language": [f"The account has no approved template {name} in {language}."]}
+            )
+    if not templates:
+        raise ValidationError({"template": [f"The account has no approved template {name}."]})
+    if len(templates) > 1:
+        languages = ", ".join(template.language for template in templates)
+        raise ValidationError(
+            {"language": [f"The template {name} exists in {languages}: name the language."]}
+        )
+    return templates[0]
+
+
+def add_template_reply(
+    ticket: Ticket,
+    *,
+    author: User,
+    name: str,
+    parameters: Sequence[str],
+    language: str = "",
+    status: str | None = None,
+) -> Message:
+    """Queue a reply to a WhatsApp ticket as the account's approved template ``name``, which
+    WhatsApp delivers in or out of the customer service window. The ticket shows the body
+    with ``parameters`` filled in; the delivery task sends the template by name.
+
+    TicketError when the ticket is not on a WhatsApp account (or another refusal of
+    ``add_reply``); ValidationError when the template is unknown or the parameters do not
+    fit it."""
+    account = ticket.channel_account
+    if account is None or account.kind != ChannelKind.WHATSAPP:
+        raise TicketError("Template messages can only be sent on WhatsApp tickets.")
+    template = find_reply_template(account, name, language)
+    problem = parameter_problem(template, parameters)
+    if problem:
+        raise ValidationError({"parameters": [problem]})
+    with transaction.atomic():
+        # The free-text check is skipped: a template is what a closed window allows.
+        message = add_reply(
+            ticket,
+            author=author,
+            text=render_template(template, parameters),
+            status=status,
+            check_channel=False,
+        )
+        # Before commit, so the delivery task (queued on commit) finds the marker.
+        TemplateReply.objects.create(
+            message=message,
+            name=template.name,
+            language=template.language,
+            parameters=list(parameters),
+        )
+    return message

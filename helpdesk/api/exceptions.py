@@ -50,7 +50,8 @@ class ServiceErrorsMixin(_ViewBase):
     """Put it before the view class. A service that refuses raises; the view does not catch
     it. A Django ``ValidationError`` (bad input only the service can judge, such as a taken
     slug) is a 400 with its field messages, and an error listed in ``conflict_errors`` (the
-    state forbids the change) is a 409 whose ``detail`` is the service's message.
+    state forbids the change) is a 409 whose ``detail`` is the service's message, next to
+    the error's ``conflict_details`` mapping when it has one.
     """
 
     conflict_errors: tuple[type[Exception], ...] = ()
@@ -59,5 +60,10 @@ class ServiceErrorsMixin(_ViewBase):
         if isinstance(exc, DjangoValidationError):
             exc = validation_error_from_django(exc)
         elif isinstance(exc, self.conflict_errors):
+            # What the agent may do instead (a closed WhatsApp window's templates) rides
+            # along as plain JSON: an APIException would turn every value into a string.
+            details = getattr(exc, "conflict_details", None)
+            if isinstance(details, Mapping):
+                return Response({"detail": str(exc), **details}, status=status.HTTP_409_CONFLICT)
             exc = Conflict(str(exc))
         return super().handle_exception(exc)

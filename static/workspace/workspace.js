@@ -21,6 +21,14 @@
     ticketTimer: null,
     goPrefix: false,
     retries: 0,
+    checked: new Set(),
+    lastCheckedId: null,
+    socket: null,
+    subscribedId: null,
+    viewers: new Map(),
+    typers: new Map(),
+    typingSentAt: 0,
+    draftBaseline: null,
   };
 
   // --- Announcements for screen readers --------------------------------------------------------
@@ -87,6 +95,93 @@
   function selectedRow() {
     return rows().find((row) => row.getAttribute("aria-selected") === "true") || null;
   }
+
+  // --- Checked rows and bulk actions ------------------------------------------------------------
+  // The checked ids live here, not only in the checkboxes: a live refresh re-renders a row.
+
+  function bulkForm() { return byId("bulk-form"); }
+
+  function syncChecks() {
+    for (const row of rows()) {
+      const box = row.querySelector(".row-check");
+      const on = state.checked.has(row.dataset.ticketId);
+      if (box) box.checked = on;
+      row.classList.toggle("is-checked", on);
+    }
+    const form = bulkForm();
+    if (!form) return;
+    const count = state.checked.size;
+    form.hidden = count === 0;
+    form.querySelector("[data-bulk-count]").textContent = String(count);
+  }
+
+  function setChecked(row, on) {
+    const id = row.dataset.ticketId;
+    if (on) state.checked.add(id); else state.checked.delete(id);
+  }
+
+  function toggleCheck(row, range, checked) {
+    if (!row) return;
+    const on = checked === undefined ? !state.checked.has(row.dataset.ticketId) : checked;
+    const list = rows();
+    const from = list.findIndex((candidate) => candidate.dataset.ticketId === state.lastCheckedId);
+    if (range && from >= 0) {
+      const to = list.indexOf(row);
+      const [start, end] = from < to ? [from, to] : [to, from];
+      for (const each of list.slice(start, end + 1)) setChecked(each, on);
+    } else {
+      setChecked(row, on);
+    }
+    state.lastCheckedId = row.dataset.ticketId;
+    syncChecks();
+    announce(`${state.checked.size} selected`);
+  }
+
+  function clearChecks() {
+    state.checked.clear();
+    state.lastCheckedId = null;
+    syncChecks();
+  }
+
+  function submitBulk(action) {
+    const form = bulkForm();
+    if (!form || !state.checked.size) return;
+    // Rows checked and then scrolled away by a reload still count.
+    for (const input of form.querySelectorAll("input[data-bulk-extra]")) input.remove();
+    const shown = new Set(rows().map((row) => row.dataset.ticketId));
+    for (const id of state.checked) {
+      if (shown.has(id)) continue;
+      const input = document.createElement("input");
+      Object.assign(input, { type: "hidden", name: "ticket", value: id });
+      input.dataset.bulkExtra = "";
+      form.appendChild(input);
+    }
+    form.querySelector('input[name="action"]').value = action;
+    htmx.trigger(form, "submit");
+  }
+
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("[data-bulk-action]");
+    if (select) {
+      submitBulk(select.dataset.bulkAction);
+      select.selectedIndex = 0;
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !event.target.closest("#bulk-form input[name='add']")) return;
+    event.preventDefault();
+    submitBulk("tags");
+  });
+
+  // The list's filters change without a reload: a saved view takes the list's query as it
+  // is now, not as the page was rendered.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    const list = byId("ticket-list");
+    if (!form.matches("[data-save-view]") || !list) return;
+    form.querySelector('input[name="query"]').value = list.dataset.query || "";
+  });
 
   // --- Opening a ticket without leaving the list ------------------------------------------------
 
@@ -159,6 +254,12 @@
 
   document.addEventListener("click", (event) => {
     const target = event.target;
+    const check = target.closest(".row-check");
+    if (check) {
+      // The box has toggled itself already; a shift-click gives the range its new state.
+      toggleCheck(check.closest('[role="option"]'), event.shiftKey, check.checked);
+      return;
+    }
     const row = target.closest('#ticket-rows [role="option"]');
     if (row) {
       // A modified click on the subject opens a new tab, as links do.
@@ -177,6 +278,10 @@
     if (target.closest("[data-toggle-nav]")) { toggleNav(); return; }
     if (target.closest("[data-toggle-customer]")) { toggleCustomer(); return; }
     if (target.closest("[data-close-drawers]")) { closeDrawers(); return; }
+    if (target.closest("[data-bulk-clear]")) { clearChecks(); return; }
+    const bulkButton = target.closest("[data-bulk-submit]");
+    if (bulkButton) { submitBulk(bulkButton.dataset.bulkSubmit); return; }
+    if (target.closest("[data-bulk-dismiss]")) { byId("bulk-result").innerHTML = ""; return; }
     if (target.closest("[data-open-shortcuts]")) { toggleShortcuts(); }
   });
 
@@ -265,6 +370,7 @@
       case "s": handled = focusField("field-status"); break;
       case "/": handled = focusField("search"); break;
       case "u": showNewTickets(); break;
+      case "x": if (inList) toggleCheck(selectedRow(), false); else handled = false; break;
       case "?": toggleShortcuts(); break;
       case "g":
         state.goPrefix = true;
@@ -400,15 +506,21 @@
     } catch (error) {
       return;
     }
+    state.socket = socket;
     socket.addEventListener("open", () => {
       frame.dataset.live = "on";
+      // A new socket is in no ticket's group yet.
+      syncSubscription(true);
       if (state.retries > 0) catchUp();
       state.retries = 0;
     });
     socket.addEventListener("message", (message) => {
       let payload;
       try { payload = JSON.parse(message.data); } catch (error) { return; }
-      if (payload && payload.event) onEvent(payload.event, payload.data || {});
+      if (!payload || !payload.event) return;
+      if (payload.event === "ticket.presence") onPresence(payload.data || {});
+      else if (payload.event === "ticket.typing") onTyping(payload.data || {});
+      else onEvent(payload.event, payload.data || {});
     });
     socket.addEventListener("close", (event) => {
       frame.dataset.live = "off";
@@ -418,6 +530,136 @@
       window.setTimeout(connect, delay);
     });
   }
+
+  // --- Who else is here: presence, typing, and the stale-reply guard -------------------------
+  // The open ticket is followed on the socket: viewers and typists come as ticket.presence and
+  // ticket.typing pushes; each entry expires unless repeated, so a vanished tab fades out.
+
+  const PRESENCE_TTL = 60000;
+  const PRESENCE_REPEAT = 25000;
+  const TYPING_TTL = 6000;
+  const TYPING_REPEAT = 3000;
+
+  function sendOnSocket(content) {
+    if (state.socket && state.socket.readyState === WebSocket.OPEN) state.socket.send(JSON.stringify(content));
+  }
+
+  function syncSubscription(force) {
+    const id = Number(openTicketId()) || null;
+    if (id === state.subscribedId && !force) return;
+    if (state.subscribedId && !force) sendOnSocket({ unsubscribe: state.subscribedId });
+    state.subscribedId = id;
+    state.viewers.clear();
+    state.typers.clear();
+    if (id) sendOnSocket({ subscribe: id });
+    renderPresence();
+  }
+
+  function remember(map, key, name, ttl) {
+    const known = map.get(key);
+    if (known) window.clearTimeout(known.timer);
+    const timer = window.setTimeout(() => { map.delete(key); renderPresence(); }, ttl);
+    map.set(key, { name, timer });
+    return !known;
+  }
+
+  function forget(map, key) {
+    const known = map.get(key);
+    if (known) window.clearTimeout(known.timer);
+    map.delete(key);
+  }
+
+  function onPresence(data) {
+    if (data.ticket_id !== state.subscribedId) return;
+    if (data.viewing) {
+      // Someone new: say we are here too, so they see us without waiting for our repeat.
+      if (remember(state.viewers, data.agent_id, data.name, PRESENCE_TTL)) sendOnSocket({ viewing: data.ticket_id });
+    } else {
+      forget(state.viewers, data.agent_id);
+      forget(state.typers, `agent-${data.agent_id}`);
+    }
+    renderPresence();
+  }
+
+  function onTyping(data) {
+    if (data.ticket_id !== state.subscribedId) return;
+    const key = data.author === "customer" ? "customer" : `agent-${data.agent_id}`;
+    const name = data.author === "customer" ? "The customer" : data.name;
+    if (data.typing) remember(state.typers, key, name, TYPING_TTL);
+    else forget(state.typers, key);
+    renderPresence();
+  }
+
+  function names(list) {
+    if (list.length <= 2) return list.join(" and ");
+    return `${list.slice(0, -1).join(", ")} and ${list[list.length - 1]}`;
+  }
+
+  function renderPresence() {
+    const bar = byId("presence");
+    if (!bar) return;
+    const typing = Array.from(state.typers.values(), (entry) => entry.name);
+    const viewing = Array.from(state.viewers.entries())
+      .filter(([id]) => !state.typers.has(`agent-${id}`))
+      .map(([, entry]) => entry.name);
+    const parts = [];
+    if (typing.length) parts.push(`${names(typing)} ${typing.length > 1 ? "are" : "is"} typing…`);
+    if (viewing.length) parts.push(`${names(viewing)} ${viewing.length > 1 ? "are" : "is"} also viewing`);
+    bar.querySelector("[data-presence-text]").textContent = parts.join(" · ");
+    bar.hidden = parts.length === 0;
+    bar.classList.toggle("presence--typing", typing.length > 0);
+  }
+
+  window.setInterval(() => {
+    if (state.subscribedId) sendOnSocket({ viewing: state.subscribedId });
+  }, PRESENCE_REPEAT);
+
+  function lastMessageId() {
+    const ids = Array.from(document.querySelectorAll("#timeline article[id^='message-']"), (node) => Number(node.id.slice(8)));
+    return ids.length ? Math.max(...ids) : 0;
+  }
+
+  document.addEventListener("input", (event) => {
+    const text = event.target;
+    if (text.id !== "composer-text" || !state.subscribedId) return;
+    if (!text.value.trim()) {
+      state.draftBaseline = null;
+      sendOnSocket({ stopped_typing: state.subscribedId });
+      state.typingSentAt = 0;
+      return;
+    }
+    // What the agent had seen when they started writing: the stale-reply guard compares to it.
+    if (state.draftBaseline === null) state.draftBaseline = lastMessageId();
+    if (Date.now() - state.typingSentAt > TYPING_REPEAT) {
+      state.typingSentAt = Date.now();
+      sendOnSocket({ typing: state.subscribedId });
+    }
+  });
+
+  // Capture phase: the guard runs before htmx sends the form, and can stop it.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.id !== "composer") return;
+    const guard = byId("stale-guard");
+    const newest = lastMessageId();
+    if (state.draftBaseline !== null && newest > state.draftBaseline && guard) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      const arrived = Array.from(document.querySelectorAll("#timeline article[id^='message-']"))
+        .filter((node) => Number(node.id.slice(8)) > state.draftBaseline).length;
+      guard.querySelector("[data-stale-text]").textContent =
+        `${arrived} new message${arrived === 1 ? "" : "s"} arrived while you were writing. Review, then send again.`;
+      guard.hidden = false;
+      // Seen now: the next send goes through.
+      state.draftBaseline = newest;
+      scrollTimelineToEnd();
+      announce(guard.textContent.trim());
+      return;
+    }
+    if (guard) guard.hidden = true;
+    if (state.subscribedId) sendOnSocket({ stopped_typing: state.subscribedId });
+    state.typingSentAt = 0;
+  }, true);
 
   // --- Times that move ----------------------------------------------------------------------
 
@@ -455,6 +697,8 @@
 
   document.body.addEventListener("htmx:afterSettle", () => {
     restoreSelection();
+    syncChecks();
+    syncSubscription(false);
     syncListCount();
   });
   // The address bar follows the list's filters (htmx's own history is off: the back button
@@ -465,7 +709,17 @@
     if (address) history.replaceState(history.state, "", address);
   });
   document.body.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target && event.detail.target.id === "composer") scrollTimelineToEnd();
+    if (event.detail.target && event.detail.target.id === "composer") {
+      scrollTimelineToEnd();
+      if (!byId("composer-text") || !byId("composer-text").value.trim()) state.draftBaseline = null;
+    }
+    if (event.detail.target && event.detail.target.id === "bulk-result"
+        && event.detail.target.querySelector("[data-bulk-done]")) {
+      clearChecks();
+      reloadList();
+      scheduleCounts();
+      announce(event.detail.target.textContent.trim());
+    }
   });
 
   restoreSelection();

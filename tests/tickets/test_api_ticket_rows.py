@@ -51,6 +51,10 @@ def full_ticket(
     services.assign_ticket(ticket, agent, actor=agent)
     services.assign_team(ticket, support_team, actor=agent)
     services.tag_ticket(ticket, ["vip", "refund", "zipper"], actor=agent)
+    # The customer wrote a minute ago, so WhatsApp's 24-hour window is open for the reply.
+    Ticket.objects.filter(pk=ticket.pk).update(
+        last_customer_message_at=timezone.now() - timedelta(minutes=1)
+    )
     services.add_reply(ticket, author=agent, text="On it", status=Ticket.Status.SOLVED)
     services.link_order(ticket, make_order(customer, "#1001"), actor=agent)
     later = make_order(customer, "#1002", placed_at=T0 + timedelta(days=1, microseconds=5))

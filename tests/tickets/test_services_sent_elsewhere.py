@@ -120,6 +120,8 @@ def test_it_is_recorded_as_a_sent_reply_on_the_conversation(
 def test_a_reply_we_sent_ourselves_is_not_recorded_again(
     ticket: Ticket, page: ChannelAccount, agent: User
 ) -> None:
+    # Ana writes again, so Messenger's 24-hour window is open for our reply.
+    receive_message(from_ana("Still there?", provider_message_id="m_ANA_2"), channel_account=page)
     ours = add_reply(ticket, author=agent, text="Yes, since Monday.")
     mark_message_sent(ours.pk, provider_message_id="m_OURS")
 

@@ -376,11 +376,11 @@ def test_inbox_page_costs_the_same_queries_for_more_tickets(
 
     add_tickets(2)
     # Session, user, counts, the page of rows, their tags, agents, teams and tags for the
-    # filter bar.
-    with django_assert_num_queries(8):
+    # filter bar, the agent's saved views.
+    with django_assert_num_queries(9):
         assert len(row_ids(bob_client.get("/inbox/"))) == 2
     add_tickets(10)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         assert len(row_ids(bob_client.get("/inbox/"))) == 12
     with django_assert_num_queries(4):
         bob_client.get("/inbox/list/?view=mine", headers={"HX-Request": "true"})

@@ -307,11 +307,11 @@ def test_ticket_page_costs_the_same_queries_for_a_longer_conversation(
     # Session and user; the ticket, its tags; agents and teams (once for the whole page);
     # the customer with handles, tickets, orders and lines; linked orders; messages,
     # attachments, activities; then the inbox beside it: counts, rows, the rows' tags and
-    # the filter bar's tags.
-    with django_assert_num_queries(19):
+    # the filter bar's tags, the agent's saved views.
+    with django_assert_num_queries(20):
         bob_client.get(f"/tickets/{ticket.number}/")
     talk(5)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(20):
         bob_client.get(f"/tickets/{ticket.number}/")
     with django_assert_num_queries(15):
         bob_client.get(f"/tickets/{ticket.number}/", headers=HTMX)

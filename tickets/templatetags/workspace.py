@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from tickets import inbox
+from tickets.search import highlight_terms
 
 register = template.Library()
 
@@ -174,3 +175,9 @@ def link_ticket_number(text: str, number: int | None) -> SafeString:
     return format_html(
         '{}<a href="{}">{}</a>{}', before, reverse("tickets:ticket", args=[number]), marker, after
     )
+
+
+@register.filter
+def highlight(value: Any, terms: list[str] | None) -> SafeString:
+    """``value`` as text, escaped, with the words a search matched in ``<mark>``."""
+    return highlight_terms(str(value), list(terms or []))

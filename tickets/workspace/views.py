@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
@@ -28,7 +29,8 @@ from customers.queries import customer_for_detail
 from helpdesk.models import Team, User
 from tickets import inbox, services
 from tickets.models import Tag, Ticket
-from tickets.workspace import forms
+from tickets.search import search_terms
+from tickets.workspace import bulk, forms, saved_views
 from tickets.workspace.timeline import ticket_timeline
 
 # How many tags the filter bar offers; a shop with more types the name.
@@ -98,6 +100,8 @@ def _list_context(request: HttpRequest, form: forms.InboxQueryForm) -> dict[str,
     page = inbox.ticket_page(
         inbox.inbox_tickets(view, filters, agent), sort, cursor=form.cleaned_data.get("cursor", "")
     )
+    if filters.text:
+        inbox.attach_search_snippets(page.tickets, filters.text)
     query = _list_query(request.GET) if form.is_bound and not form.errors else QueryDict()
     return {
         "view": view,
@@ -105,6 +109,7 @@ def _list_context(request: HttpRequest, form: forms.InboxQueryForm) -> dict[str,
         "filters": filters,
         "page": page,
         "list_query": query,
+        "search_terms": search_terms(filters.text),
         "now": timezone.now(),
     }
 
@@ -156,6 +161,7 @@ def _workspace_context(
     context = _list_context(request, form)
     context.update(_nav_context(request, context["view"]))
     context.update(_filter_choices(request))
+    context.update(saved_views.nav_context(_agent(request), context["list_query"]))
     context["list_error"] = error
     return context
 
@@ -207,11 +213,19 @@ def inbox_row(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if ticket is None:
         return HttpResponse(status=404)
     agent = _agent(request)
-    belongs = inbox.in_view(ticket.pk, form.inbox_view, form.filters, agent)
+    filters = form.filters
+    belongs = inbox.in_view(ticket.pk, form.inbox_view, filters, agent)
+    if filters.text:
+        inbox.attach_search_snippets([ticket], filters.text)
     response = render(
         request,
         "workspace/_row.html",
-        {"ticket": ticket, "in_view": belongs, "list_query": _list_query(request.GET)},
+        {
+            "ticket": ticket,
+            "in_view": belongs,
+            "list_query": _list_query(request.GET),
+            "search_terms": search_terms(filters.text),
+        },
     )
     response["X-In-View"] = "1" if belongs else "0"
     return response
@@ -412,3 +426,74 @@ def ticket_edit(request: HttpRequest, number: int, field: str) -> HttpResponse:
     context = _header_context(request, _ticket(number))
     context["header_error"] = message
     return render(request, "workspace/_ticket_header.html", context, status=status)
+
+
+# --- Bulk actions ----------------------------------------------------------------------------
+
+
+@agent_view
+@require_POST
+def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply one change to the selected tickets, one service call each; the summary says
+    what changed and what the services refused. A plain form post gets the inbox back."""
+    form = bulk.BulkForm(request.POST)
+    outcome, status, message = None, 200, ""
+    if not form.is_valid():
+        status, message = BAD_REQUEST, forms.first_error(form)
+    else:
+        action = form.cleaned_data["action"]
+        data: dict[str, Any] = {}
+        value_form = bulk.VALUE_FORMS.get(action)
+        if value_form is not None:
+            values = value_form(request.POST)
+            if values.is_valid():
+                data = values.cleaned_data
+            else:
+                status, message = BAD_REQUEST, forms.first_error(values)
+        if status == 200:
+            outcome = bulk.apply_bulk(
+                form.cleaned_data["ticket"], action, data, _agent(request), _change
+            )
+    context = {"outcome": outcome, "bulk_error": message}
+    if _is_htmx(request):
+        return render(request, "workspace/_bulk_result.html", context, status=status)
+    list_form, error = _inbox_form(request)
+    page_context = _workspace_context(request, list_form, error)
+    page_context.update(context)
+    return render(request, "workspace/inbox.html", page_context, status=status)
+
+
+# --- Saved views -----------------------------------------------------------------------------
+
+
+@agent_view
+@require_POST
+def saved_view_create(request: HttpRequest) -> HttpResponse:
+    """Save the list's current query under a name, then show it."""
+    form = saved_views.SaveViewForm(request.POST)
+    message = ""
+    if form.is_valid():
+        try:
+            saved_views.save_view(
+                _agent(request), name=form.cleaned_data["name"], query=form.cleaned_data["query"]
+            )
+        except ValidationError as refusal:
+            message = " ".join(refusal.messages)
+    else:
+        message = forms.first_error(form)
+    if not message:
+        query = form.cleaned_data["query"]
+        return HttpResponseRedirect(reverse("tickets:inbox") + (f"?{query}" if query else ""))
+    list_form, error = _inbox_form(request)
+    context = _workspace_context(request, list_form, error)
+    context["list_error"] = message
+    return render(request, "workspace/inbox.html", context, status=BAD_REQUEST)
+
+
+@agent_view
+@require_POST
+def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+    """Delete one of the agent's own saved views; another agent's is not found."""
+    if not saved_views.delete_view(_agent(request), view_id):
+        return HttpResponse("That saved view does not exist.", status=404)
+    return HttpResponseRedirect(reverse("tickets:inbox"))

@@ -34,6 +34,23 @@ def reply(ticket: Ticket, agent: User, capture: Any, **options: Any) -> Message:
     return message
 
 
+def reply_delivered_late(
+    ticket: Ticket, agent: User, capture: Any, written_ago: timedelta
+) -> Message:
+    """A reply submitted while the window was open, delivered only once the customer's last
+    message is ``written_ago`` old (a queue backlog): the adapter's own refusal."""
+    with capture() as queued:
+        message = add_reply(ticket, author=agent, text="It left our warehouse today.")
+    Ticket.objects.filter(pk=ticket.pk).update(
+        last_customer_message_at=timezone.now() - written_ago
+    )
+    with capture(execute=True):
+        for callback in queued:
+            callback()
+    message.refresh_from_db()
+    return message
+
+
 def test_a_reply_goes_to_the_igsid_through_the_send_api(
     account: ChannelAccount,
     agent: User,
@@ -80,9 +97,11 @@ def test_the_human_agent_tag_works_on_instagram_too(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     ChannelAccount.objects.filter(pk=account.pk).update(options={"human_agent_tag": True})
-    ticket = wrote(django_capture_on_commit_callbacks, timedelta(days=2))
+    ticket = wrote(django_capture_on_commit_callbacks, timedelta(minutes=10))
 
-    message = reply(ticket, agent, django_capture_on_commit_callbacks)
+    message = reply_delivered_late(
+        ticket, agent, django_capture_on_commit_callbacks, timedelta(days=2)
+    )
 
     assert message.delivery_status == "sent"
     assert [(sent.messaging_type, sent.tag) for sent in graph.accepted] == [
@@ -96,9 +115,11 @@ def test_without_the_tag_a_late_reply_is_refused_before_any_request(
     graph: FakeGraph,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    ticket = wrote(django_capture_on_commit_callbacks, timedelta(days=2))
+    ticket = wrote(django_capture_on_commit_callbacks, timedelta(minutes=10))
 
-    message = reply(ticket, agent, django_capture_on_commit_callbacks)
+    message = reply_delivered_late(
+        ticket, agent, django_capture_on_commit_callbacks, timedelta(days=2)
+    )
 
     assert message.delivery_status == "failed"
     assert message.delivery_error.startswith("The 24-hour messaging window closed at ")

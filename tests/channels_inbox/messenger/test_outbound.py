@@ -47,6 +47,23 @@ def reply(ticket: Ticket, agent: User, capture: Any, **options: Any) -> Message:
     return message
 
 
+def reply_delivered_late(
+    ticket: Ticket, agent: User, capture: Any, written_ago: timedelta
+) -> Message:
+    """A reply submitted while the window was open, delivered only once the customer's last
+    message is ``written_ago`` old (a queue backlog): the adapter's own refusal."""
+    with capture() as queued:
+        message = add_reply(ticket, author=agent, text="It left our warehouse today.")
+    Ticket.objects.filter(pk=ticket.pk).update(
+        last_customer_message_at=timezone.now() - written_ago
+    )
+    with capture(execute=True):
+        for callback in queued:
+            callback()
+    message.refresh_from_db()
+    return message
+
+
 def retry_now(message: Message, capture: Any) -> Message:
     Message.objects.filter(pk=message.pk).update(next_delivery_at=timezone.now())
     with capture(execute=True):
@@ -255,9 +272,11 @@ def test_a_reply_after_the_window_closed_is_refused_before_any_request(
     graph: FakeGraph,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    ticket = wrote(django_capture_on_commit_callbacks, timedelta(hours=24, minutes=1))
+    ticket = wrote(django_capture_on_commit_callbacks, timedelta(minutes=10))
 
-    message = reply(ticket, agent, django_capture_on_commit_callbacks)
+    message = reply_delivered_late(
+        ticket, agent, django_capture_on_commit_callbacks, timedelta(hours=24, minutes=1)
+    )
 
     assert message.delivery_status == "failed"
     assert message.delivery_error.startswith("The 24-hour messaging window closed at ")
@@ -308,9 +327,11 @@ def test_after_seven_days_even_the_tag_cannot_reply(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     ChannelAccount.objects.filter(pk=account.pk).update(options={"human_agent_tag": True})
-    ticket = wrote(django_capture_on_commit_callbacks, timedelta(days=7, minutes=1))
+    ticket = wrote(django_capture_on_commit_callbacks, timedelta(days=6))
 
-    message = reply(ticket, agent, django_capture_on_commit_callbacks)
+    message = reply_delivered_late(
+        ticket, agent, django_capture_on_commit_callbacks, timedelta(days=7, minutes=1)
+    )
 
     assert message.delivery_status == "failed"
     assert message.delivery_error.startswith(

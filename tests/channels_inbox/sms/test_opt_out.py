@@ -11,7 +11,7 @@ from channels_inbox.sms.keywords import KeywordAction, keyword_of
 from helpdesk.models import User
 from tests.channels_inbox.sms.conftest import ANA, FakeTwilio, inbound_fields, post_form
 from tickets.models import Message, Ticket
-from tickets.services import add_reply
+from tickets.services import TicketError, add_reply
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +80,7 @@ def test_stop_records_the_opt_out_and_the_message_still_reaches_the_ticket(
     assert [message.text for message in Message.objects.all()] == ["Stop"]
 
 
-def test_a_reply_to_an_opted_out_number_fails_before_any_request(
+def test_a_reply_to_an_opted_out_number_is_refused_when_submitted(
     sms_account: ChannelAccount,
     agent: User,
     twilio: FakeTwilio,
@@ -91,8 +91,36 @@ def test_a_reply_to_an_opted_out_number_fails_before_any_request(
     post_form(capture, inbound_fields("UNSUBSCRIBE"))
     ticket = Ticket.objects.get()
 
-    message = reply(ticket, agent, capture)
+    with pytest.raises(TicketError) as refused:
+        reply(ticket, agent, capture)
 
+    opted_out_at = OptOut.objects.get().opted_out_at
+    assert str(refused.value) == (
+        f"{ANA} opted out of messages from this number: they sent UNSUBSCRIBE on "
+        f"{opted_out_at:%Y-%m-%d %H:%M} UTC. Nothing is sent until they send START."
+    )
+    assert not Message.objects.filter(direction="outbound").exists()
+    assert twilio.sends == []
+
+
+def test_a_reply_queued_before_the_opt_out_arrived_fails_before_any_request(
+    sms_account: ChannelAccount,
+    agent: User,
+    twilio: FakeTwilio,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    post_form(capture, inbound_fields("My refund?"))
+    ticket = Ticket.objects.get()
+    with capture() as queued:
+        message = add_reply(ticket, author=agent, text="Your refund is on its way.")
+    post_form(capture, inbound_fields("UNSUBSCRIBE"))
+
+    with capture(execute=True):
+        for callback in queued:
+            callback()
+
+    message.refresh_from_db()
     assert message.delivery_status == "failed"
     opted_out_at = OptOut.objects.get().opted_out_at
     assert message.delivery_error == (

@@ -254,21 +254,31 @@ def test_a_pair_rate_limit_is_retried(
 # --- The 24-hour window --------------------------------------------------------------------
 
 
-def test_a_reply_after_the_window_closed_is_refused_before_any_request(
+def test_a_reply_whose_window_closed_before_delivery_is_refused_before_any_request(
     account: ChannelAccount,
     agent: User,
     graph: FakeGraph,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    written = timezone.now() - timedelta(hours=24, minutes=1)
+    written = timezone.now() - timedelta(hours=23, minutes=59)
     deliver(
         django_capture_on_commit_callbacks,
         change_value(messages=[text("Hello?", timestamp=int(written.timestamp()))]),
     )
     ticket = Ticket.objects.get()
     requests_before = len(graph.requests)
+    # Submitted inside the window; the delivery runs after it closed (a queue backlog).
+    with django_capture_on_commit_callbacks() as queued:
+        message = add_reply(ticket, author=agent, text="It left our warehouse today.")
+    Ticket.objects.filter(pk=ticket.pk).update(
+        last_customer_message_at=timezone.now() - timedelta(hours=24, minutes=1)
+    )
 
-    message = reply(ticket, agent, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in queued:
+            callback()
+
+    message.refresh_from_db()
 
     assert message.delivery_status == "failed"
     assert message.delivery_error.startswith("The 24-hour customer service window closed at ")
