@@ -27,7 +27,7 @@ NPM ?= npm
 # Touched after each successful `npm ci`, like SYNC_STAMP: an unchanged lock costs nothing.
 NODE_STAMP := node_modules/.package-lock-installed
 
-.PHONY: help install run test lint migrate seed bench bench-email
+.PHONY: help install run test lint migrate seed bench bench-email bench-webhooks
 
 help:
 	@echo "make run      set up, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
@@ -37,6 +37,7 @@ help:
 	@echo "make seed     load the demo shop (idempotent)"
 	@echo "make bench    ticket-list latency on PostgreSQL (bench/README.md)"
 	@echo "make bench-email  email ingest throughput: SMTP to tickets with a Celery worker"
+	@echo "make bench-webhooks  webhook ingest: signed posts through gunicorn to tickets"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
@@ -98,3 +99,9 @@ bench: install
 BENCH_EMAIL_ARGS ?=
 bench-email: install
 	$(BIN)/python -m bench.email_ingest $(BENCH_EMAIL_ARGS)
+
+# Needs PostgreSQL (BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL, default db 13); extra
+# options in BENCH_WEBHOOKS_ARGS, e.g. "--webhooks 2000".
+BENCH_WEBHOOKS_ARGS ?=
+bench-webhooks: install
+	$(BIN)/python -m bench.webhook_ingest $(BENCH_WEBHOOKS_ARGS)
