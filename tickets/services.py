@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Max, Q, When
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import get_valid_filename
@@ -387,13 +387,13 @@ def _by_active_conversation(
     )
     if channel_account is not None:
         tickets = tickets.filter(channel_account=channel_account)
-    if active_only:
-        tickets = tickets.filter(status__in=Ticket.ACTIVE_STATUSES)
     # An active ticket wins over a newer closed or solved one: the customer is still in that
-    # conversation, and a follow-up ticket would split it.
-    ticket = tickets.order_by(
-        Case(When(status__in=Ticket.ACTIVE_STATUSES, then=0), default=1), "-id"
-    ).first()
+    # conversation, and a follow-up ticket would split it. Two plain queries rather than one
+    # sorted by a CASE: nearly every chat message continues an active ticket, so the second
+    # one rarely runs, and a CASE is compiled again for every message.
+    ticket = tickets.filter(status__in=Ticket.ACTIVE_STATUSES).order_by("-id").first()
+    if ticket is None and not active_only:
+        ticket = tickets.order_by("-id").first()
     if ticket is None:
         return None
     return ThreadMatch(ticket, Message.ThreadingReason.ACTIVE_CONVERSATION)

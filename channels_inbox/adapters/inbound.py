@@ -26,7 +26,11 @@ class UnreadableBody(ValueError):
 
 
 def active_account(slug: str, kind: str) -> ChannelAccount | None:
-    return ChannelAccount.objects.filter(slug=slug, kind=kind, is_active=True).first()
+    # get(), not first(): the slug is unique, and first() would sort by the model's ordering.
+    try:
+        return ChannelAccount.objects.get(slug=slug, kind=kind, is_active=True)
+    except ChannelAccount.DoesNotExist:
+        return None
 
 
 def credential(account: ChannelAccount, name: str) -> str:
