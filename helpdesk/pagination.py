@@ -25,7 +25,7 @@ import base64
 import binascii
 import json
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +77,10 @@ def _decode_value(raw: Any, output_field: Field[Any, Any]) -> Any:
 class KeysetCursorPagination(BasePagination):
     """Subclasses name what may be sorted on in ``ordering_fields`` (query value → model
     field or expression) and the ``default_ordering``; a leading ``-`` sorts descending.
+
+    The queryset may give model instances or, from ``.values()``, dicts; a row must carry
+    the primary key and, when the ordering is a field, that field (a dict under the
+    field's name).
 
     Bad input is a 400 naming the parameter: an unknown ordering, a page size that is not a
     positive integer, a cursor that was not issued for this ordering. A page size above
@@ -141,13 +145,12 @@ class KeysetCursorPagination(BasePagination):
             ) from None
         return reverse, value, row_id
 
-    def _encode_cursor(self, *, reverse: bool, row: Model) -> str:
-        payload = {
-            "o": self.ordering,
-            "r": int(reverse),
-            "v": _encode_value(getattr(row, POSITION)),
-            "i": row.pk,
-        }
+    def _encode_cursor(self, *, reverse: bool, row: Model | Mapping[str, Any]) -> str:
+        if isinstance(row, Mapping):
+            value, row_id = row[self.position_name], row[self.pk_name]
+        else:
+            value, row_id = getattr(row, self.position_name), row.pk
+        payload = {"o": self.ordering, "r": int(reverse), "v": _encode_value(value), "i": row_id}
         raw = json.dumps(payload, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode("ascii")
 
@@ -201,8 +204,16 @@ class KeysetCursorPagination(BasePagination):
         self.base_url = request.build_absolute_uri()
         self.page_size = self._read_page_size(request)
         self.ordering = self._read_ordering(request)
+        self.pk_name = queryset.model._meta.pk.attname
         key, nullable = self._key(queryset)
-        queryset = queryset.annotate(**{POSITION: F(key) if isinstance(key, str) else key})
+        if isinstance(key, str):
+            # The row carries the field already; selecting it again as POSITION would have
+            # the database send, and the driver convert, every value twice.
+            queryset = queryset.alias(**{POSITION: F(key)})
+            self.position_name = queryset.model._meta.get_field(key).attname
+        else:
+            queryset = queryset.annotate(**{POSITION: key})
+            self.position_name = POSITION
         cursor = self._read_cursor(request, queryset.query.annotations[POSITION].output_field)
 
         descending = self.ordering.startswith("-")

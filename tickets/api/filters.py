@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from django import forms
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.forms.utils import ErrorDict, ErrorList
 from django.http import QueryDict
 from django_filters import rest_framework as filters
@@ -72,11 +72,12 @@ class AllTagsFilter(filters.Filter):
     field_class = MultipleCharField
 
     def filter(self, qs: QuerySet[Any], value: list[str]) -> QuerySet[Any]:
-        # EXISTS, not a join per tag: PostgreSQL plans the joined page several times slower
-        # than it runs it.
+        # A subquery per tag, not a join: PostgreSQL plans the joined page slower than it
+        # runs it. ``pk__in`` rather than a correlated EXISTS, which the database plans the
+        # same way and the ORM takes longer to compose.
         for name in value:
-            tagged = Ticket.tags.through.objects.filter(ticket_id=OuterRef("pk"), tag__name=name)
-            qs = qs.filter(Exists(tagged))
+            tagged = Ticket.tags.through.objects.filter(tag__name=name).values("ticket_id")
+            qs = qs.filter(pk__in=tagged)
         return qs
 
 

@@ -56,7 +56,8 @@ from tickets.api.serializers import (
 )
 from tickets.models import Message, Ticket
 from tickets.queries import (
-    attach_tags_and_orders,
+    TicketRow,
+    attach_related,
     ticket_activities_queryset,
     ticket_list_queryset,
     ticket_messages_queryset,
@@ -124,17 +125,18 @@ class TicketViewSet(
     # --- Tickets -------------------------------------------------------------------------------
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # Tags and orders as flat rows rather than prefetch_related: see attach_tags_and_orders.
-        tickets = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
-        attach_tags_and_orders(tickets)
-        return self.get_paginated_response(self.get_serializer(tickets, many=True).data)
+        rows = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        attach_related(rows)
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         # Not get_object(): the list's filters narrow lists, and a ticket's own URL shows the
         # ticket whatever the query string says.
-        ticket = get_object_or_404(ticket_list_queryset(), pk=pk)
-        attach_tags_and_orders([ticket])
-        return Response(self.get_serializer(ticket).data)
+        # django-stubs types get_object_or_404 for querysets of instances; this one gives dicts.
+        found = get_object_or_404(ticket_list_queryset(), pk=pk)  # type: ignore[type-var]
+        row = cast(TicketRow, found)
+        attach_related([row])
+        return Response(self.get_serializer(row).data)
 
     @extend_schema(
         summary="Open a ticket for a customer",
