@@ -28,6 +28,8 @@
     viewers: new Map(),
     typers: new Map(),
     typingSentAt: 0,
+    ticketLoading: false,
+    ticketStale: false,
     draftBaseline: null,
   };
 
@@ -463,15 +465,32 @@
 
   function scheduleTicket() {
     window.clearTimeout(state.ticketTimer);
-    state.ticketTimer = window.setTimeout(() => {
-      const pane = byId("ticket-pane");
-      const timeline = byId("timeline");
-      if (!pane) return;
-      const atEnd = timeline && timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
-      htmx.ajax("GET", pane.dataset.liveUrl, { target: "#ticket-pane", swap: "none" }).then(() => {
+    state.ticketTimer = window.setTimeout(refreshTicket, 150);
+  }
+
+  function refreshTicket() {
+    // htmx drops a request on an element that already has one in flight, so an event that
+    // arrives during a refresh would be lost: it marks the pane stale and is fetched after.
+    if (state.ticketLoading) {
+      state.ticketStale = true;
+      return;
+    }
+    const pane = byId("ticket-pane");
+    const timeline = byId("timeline");
+    if (!pane) return;
+    const atEnd = timeline && timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
+    state.ticketLoading = true;
+    htmx.ajax("GET", pane.dataset.liveUrl, { target: "#ticket-pane", swap: "none" })
+      .then(() => {
         if (atEnd) scrollTimelineToEnd();
+      })
+      .finally(() => {
+        state.ticketLoading = false;
+        if (state.ticketStale) {
+          state.ticketStale = false;
+          scheduleTicket();
+        }
       });
-    }, 150);
   }
 
   function ticketIds(data) {
