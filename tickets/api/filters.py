@@ -72,12 +72,13 @@ class AllTagsFilter(filters.Filter):
     field_class = MultipleCharField
 
     def filter(self, qs: QuerySet[Any], value: list[str]) -> QuerySet[Any]:
-        # A subquery per tag, not a join: PostgreSQL plans the joined page slower than it
-        # runs it. ``pk__in`` rather than a correlated EXISTS, which the database plans the
-        # same way and the ORM takes longer to compose.
+        # A join per tag rather than a subquery (IN or EXISTS): on the list's query, which
+        # joins only the customer, PostgreSQL runs one tag as fast either way and the ORM
+        # composes the join in a third of the time; for two common tags the semi-joins were
+        # planned from a far too low row estimate and ran four times slower. A tag name is
+        # unique and a ticket carries a tag once, so no ticket comes back twice.
         for name in value:
-            tagged = Ticket.tags.through.objects.filter(tag__name=name).values("ticket_id")
-            qs = qs.filter(pk__in=tagged)
+            qs = qs.filter(tags__name=name)
         return qs
 
 
