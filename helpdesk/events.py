@@ -136,6 +136,34 @@ class CustomerMergeUndone(Event):
     target_customer_id: int
 
 
+@dataclasses.dataclass(frozen=True)
+class SlaWarning(Event):
+    """An SLA target of the ticket is about to be missed; ``target`` is first_response,
+    next_response or resolution."""
+
+    name: ClassVar[str] = "sla.warning"
+    ticket_id: int
+    target: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SlaBreached(Event):
+    """An SLA target of the ticket was missed; ``target`` as in ``SlaWarning``."""
+
+    name: ClassVar[str] = "sla.breached"
+    ticket_id: int
+    target: str
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentAvailabilityChanged(Event):
+    """An agent went online, away or offline: routing hands out or takes back work."""
+
+    name: ClassVar[str] = "agent.availability_changed"
+    user_id: int
+    availability: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
@@ -147,6 +175,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TicketsMerged,
         CustomersMerged,
         CustomerMergeUndone,
+        SlaWarning,
+        SlaBreached,
+        AgentAvailabilityChanged,
     )
 }
 

@@ -142,6 +142,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "automation.navigation.settings_nav",
             ],
         },
     },
@@ -244,7 +245,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 
 # Dotted paths of Celery tasks that receive every domain event after commit (helpdesk.events).
-EVENT_CONSUMER_TASKS: list[str] = ["channels_inbox.tasks.handle_event_task"]
+EVENT_CONSUMER_TASKS: list[str] = [
+    "channels_inbox.tasks.handle_event_task",
+    "automation.tasks.handle_event_task",
+]
 
 # Dotted path of the callable tickets.services.add_reply asks, with the ticket locked,
 # whether the ticket's channel takes a free-text reply now; it raises TicketError if not.

@@ -13,6 +13,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("customers.api.urls")),
     path("", include("tickets.api.urls")),
     path("", include("channels_inbox.api.urls")),
+    path("", include("automation.api.urls")),
 ]
 
 # Django's own sign-in, sign-out and password-reset views, with our templates.
@@ -54,4 +55,6 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("", include("tickets.urls")),
     path("", include("channels_inbox.urls")),
+    path("settings/", include("automation.urls")),
+    path("help/", include("knowledge_base.urls")),
 ]

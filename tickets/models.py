@@ -246,6 +246,16 @@ class TicketActivity(models.Model):
         ORDER_LINKED = "order_linked", "Linked an order"
         ORDER_UNLINKED = "order_unlinked", "Unlinked an order"
         DELIVERY_FAILED = "delivery_failed", "A message could not be delivered"
+        # Written by automation through tickets.services.record_automation_activity; the
+        # data's "summary" is the sentence the timeline shows ("rule “VIP” assigned …").
+        RULE_APPLIED = "rule_applied", "Applied a rule"
+        MACRO_APPLIED = "macro_applied", "Applied a macro"
+        ROUTED = "routed", "Routed"
+        SLA_APPLIED = "sla_applied", "SLA policy applied"
+        SLA_WARNING = "sla_warning", "SLA target about to be missed"
+        SLA_BREACHED = "sla_breached", "SLA target missed"
+        ESCALATED = "escalated", "Escalated"
+        AUTO_ACKNOWLEDGED = "auto_acknowledged", "Sent an automatic acknowledgement"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="activities")
     actor = models.ForeignKey(

@@ -134,6 +134,19 @@ def _record(ticket: Ticket, verb: str, actor: User | None, **data: Any) -> Ticke
     return TicketActivity.objects.create(ticket=ticket, verb=verb, actor=actor, data=data)
 
 
+def record_automation_activity(
+    ticket: Ticket | int, verb: str, summary: str, *, actor: User | None = None, **data: Any
+) -> TicketActivity:
+    """Write why automation did something to the ticket's timeline: ``summary`` is the
+    sentence shown ("rule “VIP customers” set priority to Urgent"), ``data`` the details
+    (rule or policy id, actions). ``verb`` is one of the automation verbs of
+    ``TicketActivity.Verb``."""
+    ticket_id = ticket if isinstance(ticket, int) else ticket.pk
+    return TicketActivity.objects.create(
+        ticket_id=ticket_id, verb=verb, actor=actor, data={"summary": summary, **data}
+    )
+
+
 def _user_ref(user: User | None) -> dict[str, Any] | None:
     return None if user is None else {"id": user.pk, "name": user.name}
 

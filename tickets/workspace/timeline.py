@@ -20,6 +20,19 @@ Verb = TicketActivity.Verb
 
 # The message itself stands for these on the timeline.
 SHOWN_BY_THE_MESSAGE = frozenset({Verb.REPLIED, Verb.NOTE_ADDED, Verb.DELIVERY_FAILED})
+
+AUTOMATION_VERBS = frozenset(
+    {
+        Verb.RULE_APPLIED,
+        Verb.MACRO_APPLIED,
+        Verb.ROUTED,
+        Verb.SLA_APPLIED,
+        Verb.SLA_WARNING,
+        Verb.SLA_BREACHED,
+        Verb.ESCALATED,
+        Verb.AUTO_ACKNOWLEDGED,
+    }
+)
 # Image types shown inline: the same types the attachment view serves inline.
 INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
@@ -206,6 +219,9 @@ def describe(activity: TicketActivity) -> tuple[str, int | None]:
         return f"linked order {_name_of_order(data.get('order'))}", None
     if verb == Verb.ORDER_UNLINKED:
         return f"unlinked order {_name_of_order(data.get('order'))}", None
+    summary = data.get("summary")
+    if verb in AUTOMATION_VERBS and isinstance(summary, str) and summary:
+        return summary, None
     return str(activity.get_verb_display()).lower(), None
 
 

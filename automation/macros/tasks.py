@@ -1,0 +1,1 @@
+"""macros Celery tasks; automation.tasks imports this module so workers find them."""

@@ -1,0 +1,3 @@
+"""autoack models."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""calendars models."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""macros models."""
+
+__all__: list[str] = []

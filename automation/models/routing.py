@@ -1,0 +1,3 @@
+"""routing models."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""rules models."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""sla models."""
+
+__all__: list[str] = []

@@ -1,0 +1,5 @@
+"""routing settings pages."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

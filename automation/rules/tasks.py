@@ -1,0 +1,1 @@
+"""rules Celery tasks; automation.tasks imports this module so workers find them."""

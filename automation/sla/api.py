@@ -1,0 +1,5 @@
+"""sla REST API (admins only)."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,1 @@
+"""sla Celery tasks; automation.tasks imports this module so workers find them."""

@@ -1,0 +1,5 @@
+"""sla settings pages."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,11 @@
+"""Categories, sections, articles, translations, revisions and feedback."""
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    initial = True
+
+    dependencies: list[tuple[str, str]] = []
+
+    operations: list[migrations.operations.base.Operation] = []

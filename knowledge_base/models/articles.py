@@ -1,0 +1,3 @@
+"""Categories, sections, articles, translations, revisions and feedback."""
+
+__all__: list[str] = []
