@@ -27,7 +27,7 @@ NPM ?= npm
 # Touched after each successful `npm ci`, like SYNC_STAMP: an unchanged lock costs nothing.
 NODE_STAMP := node_modules/.package-lock-installed
 
-.PHONY: help install run test lint migrate seed bench bench-email bench-webhooks
+.PHONY: help install run test lint migrate seed bench bench-email bench-webhooks bench-workspace
 
 help:
 	@echo "make run      set up, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
@@ -38,6 +38,7 @@ help:
 	@echo "make bench    ticket-list latency on PostgreSQL (bench/README.md)"
 	@echo "make bench-email  email ingest throughput: SMTP to tickets with a Celery worker"
 	@echo "make bench-webhooks  webhook ingest: signed posts through gunicorn to tickets"
+	@echo "make bench-workspace  workspace pages and live delivery at 1,000,000 tickets"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
@@ -105,3 +106,9 @@ bench-email: install
 BENCH_WEBHOOKS_ARGS ?=
 bench-webhooks: install
 	$(BIN)/python -m bench.webhook_ingest $(BENCH_WEBHOOKS_ARGS)
+
+# Needs PostgreSQL (BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL, default db 13); extra
+# options in BENCH_WORKSPACE_ARGS, e.g. "--tickets 20000".
+BENCH_WORKSPACE_ARGS ?=
+bench-workspace: install
+	$(BIN)/python -m bench.workspace $(BENCH_WORKSPACE_ARGS)

@@ -221,16 +221,67 @@ def _paragraph(rng: random.Random) -> str:
     return " ".join(rng.sample(SENTENCES, rng.randint(1, 4)))
 
 
-def fill(tickets: int, *, seed: int = 2024) -> FilledDesk:
-    """Fabricate ``tickets`` tickets and everything around them, in one transaction."""
+# Rows held in memory before they are copied: a million tickets with five million messages
+# must not need gigabytes of tuples. Foreign keys are deferred to the commit, so tickets,
+# their messages and their links can be copied chunk by chunk in any order.
+CHUNK_MESSAGES = 200_000
+
+
+def fill(
+    tickets: int, *, seed: int = 2024, messages_per_ticket: float | None = None
+) -> FilledDesk:
+    """Fabricate ``tickets`` tickets and everything around them, in one transaction.
+
+    ``messages_per_ticket`` sets the mean number of messages of a ticket that has a reply
+    (new tickets keep their single message); by default the counts follow
+    ``MESSAGES_PER_TICKET_WEIGHTS`` (about three)."""
     if connection.vendor != "postgresql":
         raise RuntimeError("bench.fill writes with PostgreSQL's COPY; point DATABASE_URL at it.")
+    if messages_per_ticket is not None and messages_per_ticket < 1:
+        raise ValueError("messages_per_ticket must be at least 1")
     rng = random.Random(seed)
     with transaction.atomic():
-        return _fill(rng, tickets)
+        return _fill(rng, tickets, messages_per_ticket)
 
 
-def _fill(rng: random.Random, ticket_count: int) -> FilledDesk:
+def _message_count(rng: random.Random, mean: float | None) -> int:
+    if mean is None:
+        return int(_weighted(rng, MESSAGES_PER_TICKET_WEIGHTS))
+    if mean <= 1:
+        return 1
+    # One message plus a geometric-like tail with the requested mean, capped so a single
+    # ticket never dwarfs the rest.
+    return 1 + min(int(rng.expovariate(1 / (mean - 1)) + 0.5), int(mean * 12))
+
+
+TICKET_FIELDS = (
+    "id", "number", "subject", "customer", "status", "priority", "channel",
+    "channel_account", "assignee", "team", "first_response_due_at",
+    "first_responded_at", "solved_at", "closed_at", "last_customer_message_at",
+    "last_agent_message_at", "last_message_at", "created_at", "updated_at",
+)  # fmt: skip
+MESSAGE_FIELDS = (
+    "id", "ticket", "direction", "kind", "author_agent", "author_customer",
+    "channel_account", "text", "html", "provider_message_id", "delivery_status",
+    "delivery_error", "delivery_updated_at", "created_at",
+)  # fmt: skip
+
+
+def _flush(
+    ticket_rows: list[Any],
+    message_rows: list[Any],
+    tag_links: list[Any],
+    order_links: list[Any],
+) -> None:
+    copy_rows(Ticket, TICKET_FIELDS, ticket_rows)
+    copy_rows(Ticket.tags.through, ("ticket", "tag"), tag_links)
+    copy_rows(Ticket.orders.through, ("ticket", "order"), order_links)
+    copy_rows(Message, MESSAGE_FIELDS, message_rows)
+    for rows in (ticket_rows, message_rows, tag_links, order_links):
+        rows.clear()
+
+
+def _fill(rng: random.Random, ticket_count: int, mean_messages: float | None) -> FilledDesk:
     now = timezone.now()
 
     teams = Team.objects.bulk_create(Team(name=name, slug=name.lower()) for name in TEAM_NAMES)
@@ -358,6 +409,7 @@ def _fill(rng: random.Random, ticket_count: int) -> FilledDesk:
     tag_links = []
     order_links = []
     assigned_count: dict[int, int] = {}
+    message_total = 0
     span = timedelta(days=DAYS)
     for offset in range(ticket_count):
         ticket_id = first_ticket + offset
@@ -378,7 +430,7 @@ def _fill(rng: random.Random, ticket_count: int) -> FilledDesk:
                 assigned_count[assignee.pk] = assigned_count.get(assignee.pk, 0) + 1
         else:
             team_id = rng.choice(teams).pk if rng.random() < 0.9 else None
-        message_count = _weighted(rng, MESSAGES_PER_TICKET_WEIGHTS)
+        message_count = _message_count(rng, mean_messages)
         if status == Ticket.Status.NEW:
             message_count = 1
         last_possible = min(now, created + timedelta(hours=rng.expovariate(1 / 30)))
@@ -418,6 +470,7 @@ def _fill(rng: random.Random, ticket_count: int) -> FilledDesk:
                 )
             )  # fmt: skip
             message_id += 1
+            message_total += 1
             moment += step * rng.uniform(0.5, 1.0)
         last_message = max(filter(None, (last_customer, last_agent)), default=created)
         updated = max(moment, last_message)
@@ -440,28 +493,10 @@ def _fill(rng: random.Random, ticket_count: int) -> FilledDesk:
         customer_orders = orders_of.get(customer_id)
         if customer_orders and rng.random() < 0.5:
             order_links.append((ticket_id, rng.choice(customer_orders)))
+        if len(message_rows) >= CHUNK_MESSAGES:
+            _flush(ticket_rows, message_rows, tag_links, order_links)
 
-    copy_rows(
-        Ticket,
-        (
-            "id", "number", "subject", "customer", "status", "priority", "channel",
-            "channel_account", "assignee", "team", "first_response_due_at",
-            "first_responded_at", "solved_at", "closed_at", "last_customer_message_at",
-            "last_agent_message_at", "last_message_at", "created_at", "updated_at",
-        ),
-        ticket_rows,
-    )  # fmt: skip
-    copy_rows(Ticket.tags.through, ("ticket", "tag"), tag_links)
-    copy_rows(Ticket.orders.through, ("ticket", "order"), order_links)
-    copy_rows(
-        Message,
-        (
-            "id", "ticket", "direction", "kind", "author_agent", "author_customer",
-            "channel_account", "text", "html", "provider_message_id", "delivery_status",
-            "delivery_error", "delivery_updated_at", "created_at",
-        ),
-        message_rows,
-    )  # fmt: skip
+    _flush(ticket_rows, message_rows, tag_links, order_links)
     _reset_sequences(Customer, Identity, Order, Ticket, Message)
     last_number = first_number + ticket_count - 1
     Counter.objects.update_or_create(name="ticket_number", defaults={"value": last_number})
@@ -471,7 +506,7 @@ def _fill(rng: random.Random, ticket_count: int) -> FilledDesk:
     )
     return FilledDesk(
         tickets=ticket_count,
-        messages=len(message_rows),
+        messages=message_total,
         customers=customer_count,
         agent_ids=tuple(agent.pk for agent in agents),
         busiest_agent_id=busiest,

@@ -6,6 +6,10 @@ authentication and permission classes as the ticket list (taken from the ticket 
 view class, so the two cannot drift apart), reads one row and renders it as JSON. Whatever
 the ticket list costs above this is the cost of listing tickets.
 
+``one_row_page``, the baseline of the workspace pages, is the cheapest useful signed-in page:
+the same middleware and session sign-in as the inbox, one row read and rendered through a
+Django template. Whatever a workspace page costs above this is the cost of the page itself.
+
 ``webhook_baseline``, the baseline of the webhook endpoints, is the least a webhook can do: it
 checks an HMAC-SHA256 signature over the raw body and inserts the body as one row, in
 autocommit. Whatever a provider's webhook costs above this is the cost of finding its
@@ -19,7 +23,9 @@ import hmac
 from functools import cache
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.template import engines
 from django.urls import resolve
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -67,6 +73,22 @@ class OneRowView(APIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         team = Team.objects.order_by("pk").first()
         return Response(OneTeamSerializer(team).data)
+
+
+ONE_ROW_TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>{{ team.name }}</title></head><body><main id="bench-one-row">
+<h1>{{ team.name }}</h1><p>{{ team.slug }} · {{ user.username }}</p></main></body></html>"""
+
+
+@cache
+def _one_row_template() -> Any:
+    return engines["django"].from_string(ONE_ROW_TEMPLATE)
+
+
+@login_required
+def one_row_page(request: HttpRequest) -> HttpResponse:
+    team = Team.objects.order_by("pk").first()
+    return HttpResponse(_one_row_template().render({"team": team, "user": request.user}))
 
 
 @cache
