@@ -227,9 +227,7 @@ def _paragraph(rng: random.Random) -> str:
 CHUNK_MESSAGES = 200_000
 
 
-def fill(
-    tickets: int, *, seed: int = 2024, messages_per_ticket: float | None = None
-) -> FilledDesk:
+def fill(tickets: int, *, seed: int = 2024, messages_per_ticket: float | None = None) -> FilledDesk:
     """Fabricate ``tickets`` tickets and everything around them, in one transaction.
 
     ``messages_per_ticket`` sets the mean number of messages of a ticket that has a reply
