@@ -10,4 +10,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("automation.routing.urls")),
     path("", include("automation.macros.urls")),
     path("", include("automation.rules.urls")),
+    path("", include("channels_inbox.settings_urls")),
 ]

@@ -55,6 +55,11 @@ class User(AbstractUser):
     availability = models.CharField(
         max_length=16, choices=Availability.choices, default=Availability.OFFLINE
     )
+    skills = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the agent is good at, as ticket tags, e.g. refund, wholesale.",
+    )
     time_zone = models.CharField(max_length=64, blank=True)
 
     objects: ClassVar[SwitchboardUserManager] = SwitchboardUserManager()

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model, Q
 
+from helpdesk.events import AgentAvailabilityChanged, emit
 from helpdesk.models import Team, User
 
 
@@ -124,6 +125,7 @@ def create_agent(
     teams: Iterable[Team] = (),
     capacity: int = 20,
     languages: Iterable[str] = (),
+    skills: Iterable[str] = (),
     availability: str = User.Availability.OFFLINE,
     time_zone: str = "",
     is_active: bool = True,
@@ -141,6 +143,7 @@ def create_agent(
         role=role,
         capacity=capacity,
         languages=list(languages),
+        skills=list(skills),
         availability=availability,
         time_zone=time_zone,
         is_active=is_active,
@@ -170,6 +173,7 @@ def update_agent(
     teams: Iterable[Team] | Unset = UNSET,
     capacity: int | Unset = UNSET,
     languages: Iterable[str] | Unset = UNSET,
+    skills: Iterable[str] | Unset = UNSET,
     availability: str | Unset = UNSET,
     time_zone: str | Unset = UNSET,
     is_active: bool | Unset = UNSET,
@@ -185,12 +189,14 @@ def update_agent(
         "role": role,
         "capacity": capacity,
         "languages": list(languages) if not isinstance(languages, Unset) else languages,
+        "skills": list(skills) if not isinstance(skills, Unset) else skills,
         "availability": availability,
         "time_zone": time_zone,
         "is_active": is_active,
     }
     with transaction.atomic():
         agent = User.objects.select_for_update().get(pk=agent.pk)
+        availability_before = agent.availability
         _check_keeps_an_admin(
             agent,
             role=agent.role if isinstance(role, Unset) else role,
@@ -213,6 +219,8 @@ def update_agent(
             agent.save(update_fields=sorted(set(changed)))
         if not isinstance(teams, Unset):
             agent.teams.set(list(teams))
+        if agent.availability != availability_before:
+            emit(AgentAvailabilityChanged(user_id=agent.pk, availability=agent.availability))
     return agent
 
 
@@ -228,6 +236,14 @@ def set_availability(agent: User, availability: str, *, actor: User) -> User:
         check_admin(actor)
     if availability not in User.Availability.values:
         raise HelpdeskError(f"{availability!r} is not an availability.")
-    agent.availability = availability
-    agent.save(update_fields=["availability"])
+    with transaction.atomic():
+        # The row lock orders two changes of one agent, so the last event names the last value.
+        agent = User.objects.select_for_update().get(pk=agent.pk)
+        if agent.availability == availability:
+            return agent
+        agent.availability = availability
+        agent.save(update_fields=["availability"])
+        # Routing hands out work to an agent coming online and may take it back from one
+        # going offline.
+        emit(AgentAvailabilityChanged(user_id=agent.pk, availability=availability))
     return agent
