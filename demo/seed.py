@@ -28,6 +28,7 @@ from channels_inbox.services import create_channel_account
 from customers.models import Customer, Identity, Order
 from customers.services import OrderLineData, add_identity, create_customer, upsert_order
 from demo.data import ADMIN, AGENTS, CHANNEL_ACCOUNTS, DEMO_PASSWORD, STORE, TEAMS
+from demo.help_center import seed_help_center
 from demo.plans import (
     CustomerPlan,
     OrderPlan,
@@ -88,6 +89,7 @@ def seed_demo(*, customers: int, tickets: int, log: Log = lambda line: None) -> 
     teams = _seed_teams(admin, report)
     users = _seed_staff(admin, teams, report)
     accounts = _seed_channel_accounts(admin, teams, report)
+    report.add("help center articles", seed_help_center(admin))
     customer_plans = plan_customers(customers, started)
     _seed_customers(customer_plans, report, log)
     ticket_plans = plan_tickets(customer_plans, tickets, started)

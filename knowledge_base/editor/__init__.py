@@ -1,0 +1,1 @@
+"""The agents' knowledge-base editor in the workspace (/knowledge/)."""

@@ -1,0 +1,157 @@
+"""Help-center search: relevance, stemming, locales and fallback, highlighting, safety.
+
+Runs on whichever database the suite runs on (CI runs it on SQLite and on PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from helpdesk.models import User
+from knowledge_base.models import Article
+from knowledge_base.search import search_articles, search_terms, suggest_articles
+from knowledge_base.services import archive_article, save_translation
+
+pytestmark = pytest.mark.django_db
+
+MakeArticle = Callable[..., Article]
+
+
+def test_a_title_match_outranks_a_body_match(make_article: MakeArticle) -> None:
+    body_only = make_article(
+        "payment-options",
+        "Payment options",
+        "We accept cards. Refunds are sent to the same card within five days.",
+    )
+    in_title = make_article("refunds", "Refunds", "How the money gets back to you.")
+
+    hits = search_articles("refunds", "en")
+
+    assert [hit.article_id for hit in hits] == [in_title.pk, body_only.pk]
+    assert hits[0].rank > hits[1].rank
+
+
+def test_english_stemming_finds_other_forms_of_a_word(make_article: MakeArticle) -> None:
+    article = make_article("when-shipped", "When is my order shipped?", "It leaves in a day.")
+
+    hits = search_articles("shipping", "en")
+
+    assert [hit.article_id for hit in hits] == [article.pk]
+    assert "<mark>" in hits[0].title_html
+
+
+def test_second_locale_searches_its_own_translation(make_article: MakeArticle) -> None:
+    article = make_article(
+        "delivery-time",
+        "Delivery time",
+        "Parcels arrive in two days.",
+        translations={"de": ("Lieferzeit", "", "Pakete kommen in zwei Tagen an.")},
+    )
+
+    german = search_articles("Pakete", "de")
+    english_word_in_german = search_articles("parcels", "de")
+
+    assert [(hit.article_id, hit.locale, hit.title) for hit in german] == [
+        (article.pk, "de", "Lieferzeit")
+    ]
+    assert "<mark>Pakete</mark>" in german[0].snippet_html
+    assert english_word_in_german == []  # the English words belong to the English translation
+
+
+def test_untranslated_articles_fall_back_to_the_default_locale(make_article: MakeArticle) -> None:
+    article = make_article("gift-cards", "Gift cards", "Gift cards never expire.")
+
+    hits = search_articles("gift", "de")
+
+    assert [(hit.article_id, hit.locale) for hit in hits] == [(article.pk, "en")]
+
+
+def test_drafts_and_archived_articles_are_never_found(
+    make_article: MakeArticle, agent: User
+) -> None:
+    make_article("draft-one", "Secret voucher draft", published=False)
+    archived = make_article("archived-one", "Secret voucher archived")
+    archive_article(archived, actor=agent)
+
+    assert search_articles("secret voucher", "en") == []
+
+
+def test_every_word_must_match(make_article: MakeArticle) -> None:
+    make_article("a", "Track your parcel", "Use the tracking link.")
+    make_article("b", "Parcel damaged", "Send us a photo.")
+
+    assert [hit.article_slug for hit in search_articles("parcel damaged", "en")] == ["b"]
+
+
+def test_suggestions_match_the_last_word_as_a_prefix(make_article: MakeArticle) -> None:
+    article = make_article("invoice", "Download your invoice", "From your account.")
+
+    assert search_articles("invo", "en") == []
+    assert [hit.article_id for hit in suggest_articles("download invo", "en")] == [article.pk]
+
+
+def test_markup_in_articles_and_queries_is_escaped(make_article: MakeArticle) -> None:
+    make_article(
+        "markup",
+        "Coupons <img src=x onerror=alert(1)>",
+        "Use `<script>alert(1)</script>` coupons at checkout.",
+    )
+
+    hits = search_articles('coupons"><script>alert(2)</script>', "en") + search_articles(
+        "coupons", "en"
+    )
+
+    for hit in hits:
+        assert "<img" not in hit.title_html
+        assert "<script" not in hit.snippet_html
+    assert search_articles("coupons", "en")[0].title_html == (
+        "<mark>Coupons</mark> &lt;img src=x onerror=alert(1)&gt;"
+    )
+
+
+@pytest.mark.parametrize("query", ["", "   ", "!!!", '"', "*", "AND OR NOT", "a:* & | !"])
+def test_operator_characters_never_break_the_query(make_article: MakeArticle, query: str) -> None:
+    make_article("orders", "Orders and returns")
+
+    assert isinstance(search_articles(query, "en"), list)
+
+
+def test_search_terms_drop_operators() -> None:
+    assert search_terms('re"fund* & (card) | -x') == ["re", "fund", "card", "x"]
+
+
+def test_paging_with_limit_and_offset(make_article: MakeArticle) -> None:
+    for number in range(3):
+        make_article(f"box-{number}", f"Box size {number}", "box " * (number + 1))
+
+    first = search_articles("box", "en", limit=2)
+    rest = search_articles("box", "en", limit=2, offset=2)
+
+    assert len(first) == 2
+    assert len(rest) == 1
+    assert {hit.article_id for hit in first}.isdisjoint({hit.article_id for hit in rest})
+
+
+def test_edits_reach_the_index(make_article: MakeArticle, agent: User) -> None:
+    article = make_article("edit", "Old words", "nothing")
+    save_translation(
+        article, locale="en", title="Customs fees", summary="", body_markdown="", author=agent
+    )
+
+    assert search_articles("old", "en") == []
+    assert [hit.article_id for hit in search_articles("customs", "en")] == [article.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's GIN index")
+def test_postgres_search_uses_the_gin_index(make_article: MakeArticle) -> None:
+    make_article("gin", "Index me")
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id FROM knowledge_base_articletranslation "
+            "WHERE search_vector @@ to_tsquery('english'::regconfig, 'index')"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "kb_translation_search" in plan
