@@ -4,6 +4,7 @@ and the visitor's token)."""
 
 from django.urls import path, re_path
 
+from channels_inbox import workspace_views
 from channels_inbox.chat import views as chat_views
 from channels_inbox.email import webhooks
 from channels_inbox.meta_messaging import views as meta_messaging_views
@@ -55,6 +56,12 @@ urlpatterns = [
         "webhooks/sms/<slug:slug>/status/",
         sms_views.sms_status_webhook,
         name="sms_status_webhook",
+    ),
+    # The agent workspace's template picker (a signed-in agent's form, with CSRF).
+    path(
+        "tickets/<int:number>/template-reply/",
+        workspace_views.template_reply,
+        name="ticket-template-reply",
     ),
     path(
         "webhooks/telegram/<slug:slug>/",

@@ -96,6 +96,27 @@ class Ticket(models.Model):
             models.Index(fields=["channel", "status", "-updated_at"], name="ticket_channel"),
             models.Index(fields=["customer", "-id"], name="ticket_customer"),
             models.Index(fields=["updated_at", "id"], name="ticket_updated"),
+            # The inbox's counts (tickets.inbox.view_counts) read only unsolved and recently
+            # solved tickets; these let them do so without visiting the table's pages.
+            models.Index(
+                fields=["status", "channel", "assignee", "team"],
+                include=[
+                    "id",
+                    "first_response_due_at",
+                    "first_responded_at",
+                    "next_response_due_at",
+                    "resolution_due_at",
+                ],
+                condition=models.Q(
+                    status__in=["new", "open", "pending", "on_hold"], merged_into__isnull=True
+                ),
+                name="ticket_unsolved_counts",
+            ),
+            models.Index(
+                fields=["solved_at"],
+                condition=models.Q(solved_at__isnull=False, merged_into__isnull=True),
+                name="ticket_solved_at",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -174,6 +195,12 @@ class Message(models.Model):
     # The earliest time a delivery worker may (re)claim a queued message: a lease while one
     # is sending it, the backoff after a transient failure.
     next_delivery_at = models.DateTimeField(null=True, blank=True)
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="mentioned_in",
+        help_text="Agents an internal note @mentions; they are notified.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -246,6 +273,7 @@ class TicketActivity(models.Model):
         ORDER_LINKED = "order_linked", "Linked an order"
         ORDER_UNLINKED = "order_unlinked", "Unlinked an order"
         DELIVERY_FAILED = "delivery_failed", "A message could not be delivered"
+        DELIVERY_RETRIED = "delivery_retried", "Sent a failed message again"
         # Written by automation through tickets.services.record_automation_activity; the
         # data's "summary" is the sentence the timeline shows ("rule “VIP” assigned …").
         RULE_APPLIED = "rule_applied", "Applied a rule"

@@ -27,6 +27,7 @@ from customers.identities import normalize_address
 from customers.models import Customer, Identity, Order
 from customers.services import resolve_sender
 from helpdesk.events import (
+    AgentMentioned,
     MessageCreated,
     MessageQueued,
     MessageUpdated,
@@ -34,6 +35,7 @@ from helpdesk.events import (
     TicketsMerged,
     TicketUpdated,
     emit,
+    enqueue_on_commit,
 )
 from helpdesk.models import Sequence as Counter
 from helpdesk.models import Team, User
@@ -144,6 +146,17 @@ def record_automation_activity(
     ticket_id = ticket if isinstance(ticket, int) else ticket.pk
     return TicketActivity.objects.create(
         ticket_id=ticket_id, verb=verb, actor=actor, data={"summary": summary, **data}
+    )
+
+
+def record_automation_activities(
+    entries: Iterable[tuple[int, str, str, dict[str, Any]]],
+) -> list[TicketActivity]:
+    """``record_automation_activity`` for many tickets in one INSERT: (ticket id, verb,
+    summary, data) each. For sweeps that write one line on each of hundreds of tickets."""
+    return TicketActivity.objects.bulk_create(
+        TicketActivity(ticket_id=ticket_id, verb=verb, data={"summary": summary, **data})
+        for ticket_id, verb, summary, data in entries
     )
 
 
@@ -813,10 +826,20 @@ def add_reply(
     return message
 
 
-def add_note(ticket: Ticket, *, author: User, text: str, html: str = "") -> Message:
-    """An internal note: agents only, never sent to the customer."""
+def add_note(
+    ticket: Ticket, *, author: User, text: str, html: str = "", mentions: Iterable[int] = ()
+) -> Message:
+    """An internal note: agents only, never sent to the customer.
+
+    ``mentions`` are the ids of agents the note @mentions: active agents other than the
+    author are stored on the note and notified (``AgentMentioned`` to their sockets, an
+    email while they are offline); unknown or inactive ids are ignored."""
     if not (text.strip() or html.strip()):
         raise TicketError("A note needs text.")
+    wanted = {pk for pk in mentions if isinstance(pk, int) and pk != author.pk}
+    mentioned = list(
+        User.objects.filter(pk__in=wanted, is_active=True).order_by("pk") if wanted else []
+    )
     with transaction.atomic():
         ticket = _lock(ticket)
         if ticket.merged_into_id is not None:
@@ -829,9 +852,62 @@ def add_note(ticket: Ticket, *, author: User, text: str, html: str = "") -> Mess
             text=text,
             html=sanitize_html(html),
         )
-        _record(ticket, Verb.NOTE_ADDED, author, message_id=message.pk)
+        extra = {"mentions": [user.pk for user in mentioned]} if mentioned else {}
+        _record(ticket, Verb.NOTE_ADDED, author, message_id=message.pk, **extra)
         _save(ticket, [])
         emit(MessageCreated(ticket_id=ticket.pk, message_id=message.pk, kind=message.kind))
+        if mentioned:
+            _notify_mentions(ticket, message, author, mentioned)
+    return message
+
+
+def _notify_mentions(ticket: Ticket, message: Message, author: User, users: list[User]) -> None:
+    """Store who a note mentions and tell them; the caller holds the ticket lock."""
+    from tickets.tasks import email_mention_task
+
+    message.mentions.add(*users)
+    for user in users:
+        emit(
+            AgentMentioned(
+                user_id=user.pk,
+                ticket_id=ticket.pk,
+                ticket_number=ticket.number,
+                message_id=message.pk,
+                author_id=author.pk,
+            )
+        )
+        if user.availability == User.Availability.OFFLINE:
+            enqueue_on_commit(email_mention_task, message.pk, user.pk)
+
+
+def add_automatic_reply(ticket: Ticket, *, text: str, html: str = "", summary: str) -> Message:
+    """Queue an automatic message to the customer (an acknowledgement, the help center's
+    "we received your request"): an outbound reply with no author and ``is_automated``, so
+    email marks it ``Auto-Submitted`` and threads it like any reply (Message-ID, signed
+    Reply-To, ``[#number]``). It is not a response: the ticket's response stamps, status
+    and assignee stay as they are. ``summary`` is the timeline's line."""
+    if not (text.strip() or html.strip()):
+        raise TicketError("An automatic reply needs text.")
+    now = timezone.now()
+    with transaction.atomic():
+        ticket = _lock(ticket)
+        _check_workable(ticket)
+        message = Message.objects.create(
+            ticket=ticket,
+            direction=Message.Direction.OUTBOUND,
+            kind=Message.Kind.REPLY,
+            channel_account=ticket.channel_account,
+            text=text,
+            html=sanitize_html(html),
+            is_automated=True,
+            delivery_status=Message.DeliveryStatus.QUEUED,
+            delivery_updated_at=now,
+        )
+        _record(ticket, Verb.AUTO_ACKNOWLEDGED, None, summary=summary, message_id=message.pk)
+        ticket.last_message_at = _latest(ticket.last_message_at, now)
+        _save(ticket, ["last_message_at"])
+        emit(MessageCreated(ticket_id=ticket.pk, message_id=message.pk, kind=message.kind))
+        emit(MessageQueued(ticket_id=ticket.pk, message_id=message.pk))
     return message
 
 
@@ -930,6 +1006,36 @@ def change_priority(ticket: Ticket, priority: str, *, actor: User | None) -> Tic
         ticket.priority = priority
         _save(ticket, ["priority"])
         emit(TicketUpdated(ticket_id=ticket.pk, fields=("priority",)))
+    return ticket
+
+
+SLA_DUE_FIELDS = ("first_response_due_at", "next_response_due_at", "resolution_due_at")
+
+
+def set_sla_due_times(
+    ticket_id: int,
+    *,
+    first_response_due_at: datetime | None,
+    next_response_due_at: datetime | None,
+    resolution_due_at: datetime | None,
+) -> Ticket:
+    """Store the SLA clocks' due times (None: that clock does not run now), as automation's
+    SLA computes them. Writes and emits ``TicketUpdated`` with the changed fields only when
+    something changed, so recomputing the same times is free of side effects."""
+    wanted = {
+        "first_response_due_at": first_response_due_at,
+        "next_response_due_at": next_response_due_at,
+        "resolution_due_at": resolution_due_at,
+    }
+    with transaction.atomic():
+        ticket = _lock(ticket_id)
+        changed = [field for field in SLA_DUE_FIELDS if getattr(ticket, field) != wanted[field]]
+        if not changed:
+            return ticket
+        for field in changed:
+            setattr(ticket, field, wanted[field])
+        _save(ticket, changed)
+        emit(TicketUpdated(ticket_id=ticket.pk, fields=tuple(changed)))
     return ticket
 
 
@@ -1364,3 +1470,44 @@ def apply_status_update(
             )
             return message
     return Message.objects.get(pk=found)
+
+
+RETRIED_FIELDS = ("delivery_attempts", "delivery_error", "delivery_status", "delivery_updated_at")
+
+
+def retry_delivery(message: Message | int, *, actor: User | None) -> Message:
+    """Send a failed reply again: it goes back to ``queued`` with its error and attempt
+    count cleared, and the delivery pipeline takes it as a new reply (``MessageQueued``,
+    after commit). The channel's rules still apply: ``send`` refuses what it must (a closed
+    window, an opted-out number) and the message fails again with the reason.
+
+    TicketError unless the message is an outbound message whose delivery failed, or when
+    its ticket was merged away."""
+    message_id = message if isinstance(message, int) else message.pk
+    with transaction.atomic():
+        ticket_id = (
+            Message.objects.filter(pk=message_id).values_list("ticket_id", flat=True).first()
+        )
+        if ticket_id is None:
+            raise TicketError("That message does not exist.")
+        ticket = _lock(ticket_id)
+        locked = Message.objects.select_for_update().get(pk=message_id)
+        if locked.direction != Message.Direction.OUTBOUND:
+            raise TicketError("Only a reply to the customer can be sent again.")
+        if locked.delivery_status != Message.DeliveryStatus.FAILED:
+            status = locked.get_delivery_status_display().lower() or "not sent yet"
+            raise TicketError(f"Only a failed reply can be sent again; this one is {status}.")
+        if ticket.merged_into_id is not None:
+            raise TicketError(f"Ticket #{ticket.number} was merged into another ticket.")
+        previous_error = locked.delivery_error
+        locked.delivery_status = Message.DeliveryStatus.QUEUED
+        locked.delivery_error = ""
+        locked.delivery_attempts = 0
+        locked.delivery_updated_at = timezone.now()
+        locked.next_delivery_at = None
+        locked.save(update_fields=[*RETRIED_FIELDS, "next_delivery_at"])
+        _record(ticket, Verb.DELIVERY_RETRIED, actor, message_id=locked.pk, error=previous_error)
+        _save(ticket, [])
+        emit(MessageUpdated(ticket_id=ticket.pk, message_id=locked.pk, fields=RETRIED_FIELDS))
+        emit(MessageQueued(ticket_id=ticket.pk, message_id=locked.pk))
+    return locked

@@ -191,7 +191,7 @@
     if (!row) return;
     select(row, { scroll: false });
     const href = row.dataset.href;
-    htmx.ajax("GET", href, { target: "#main", swap: "innerHTML" }).then(() => {
+    htmx.ajax("GET", href, { source: "#main", target: "#main", swap: "innerHTML" }).then(() => {
       history.pushState({ ticket: row.dataset.number }, "", href);
       frame.dataset.pane = "ticket";
       markOpen();
@@ -227,7 +227,8 @@
     const radio = form.querySelector(`input[name="mode"][value="${mode}"]`);
     if (!radio || radio.disabled) return false;
     radio.checked = true;
-    applyMode(form);
+    // Through the change event, so whatever follows the mode (the channel's check) does too.
+    radio.dispatchEvent(new Event("change", { bubbles: true }));
     const text = byId("composer-text");
     if (text) text.focus();
     return true;
@@ -405,7 +406,7 @@
     state.pendingRows.clear();
     for (const id of ids) {
       if (byId(`ticket-row-${id}`)) {
-        htmx.ajax("GET", rowUrl(id), { target: `#ticket-row-${id}`, swap: "outerHTML" });
+        htmx.ajax("GET", rowUrl(id), { source: `#ticket-row-${id}`, target: `#ticket-row-${id}`, swap: "outerHTML" });
       } else if (rowsBox() && !state.newIds.has(id)) {
         // Not shown: count it as new if it belongs to this list, without inserting it.
         fetch(rowUrl(id), { headers: { "HX-Request": "true" }, credentials: "same-origin" })
@@ -432,7 +433,7 @@
   function reloadList() {
     const form = byId("inbox-query");
     if (!form) return Promise.resolve();
-    return htmx.ajax("GET", frame.dataset.listUrl + listQuery(), { target: "#ticket-list", swap: "outerHTML" });
+    return htmx.ajax("GET", frame.dataset.listUrl + listQuery(), { source: "#ticket-list", target: "#ticket-list", swap: "outerHTML" });
   }
 
   function showNewTickets() {
@@ -450,7 +451,7 @@
     window.clearTimeout(state.countTimer);
     state.countTimer = window.setTimeout(() => {
       if (!byId("view-nav")) return;
-      htmx.ajax("GET", frame.dataset.countsUrl + listQuery(), { target: "#view-nav", swap: "outerHTML" })
+      htmx.ajax("GET", frame.dataset.countsUrl + listQuery(), { source: "#view-nav", target: "#view-nav", swap: "outerHTML" })
         .then(syncListCount);
     }, 300);
   }
@@ -468,6 +469,10 @@
     state.ticketTimer = window.setTimeout(refreshTicket, 150);
   }
 
+  // Each fetch names its own element as the source. Without one, htmx makes every request's
+  // source the body, and a request made while another is in flight waits in the body's queue,
+  // where the next one replaces it: a ticket refresh queued behind a row refresh was dropped
+  // by the counts refresh queued after it, and the live note never showed.
   function refreshTicket() {
     // htmx drops a request on an element that already has one in flight, so an event that
     // arrives during a refresh would be lost: it marks the pane stale and is fetched after.
@@ -480,7 +485,7 @@
     if (!pane) return;
     const atEnd = timeline && timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 80;
     state.ticketLoading = true;
-    htmx.ajax("GET", pane.dataset.liveUrl, { target: "#ticket-pane", swap: "none" })
+    htmx.ajax("GET", pane.dataset.liveUrl, { source: "#ticket-pane", target: "#ticket-pane", swap: "none" })
       .then(() => {
         if (atEnd) scrollTimelineToEnd();
       })
@@ -498,6 +503,11 @@
   }
 
   function onEvent(name, data) {
+    if (name === "agent.mentioned") {
+      // The agent's own news, not the inbox's: the mentions script shows it.
+      document.dispatchEvent(new CustomEvent("workspace:mentioned", { detail: data }));
+      return;
+    }
     const ids = ticketIds(data);
     if (ids.length) scheduleRows(ids);
     scheduleCounts();
@@ -747,4 +757,227 @@
   scrollTimelineToEnd();
   connect();
   window.setInterval(tick, 30000);
+})();
+
+// --- What the channel allows, templates, mentions, toasts ------------------------------------
+(function () {
+  "use strict";
+
+  function byId(id) { return document.getElementById(id); }
+
+  // Free text is off while the channel refuses it (a closed WhatsApp window, an opted-out
+  // number); notes still go through the same composer.
+  function gateFreeText() {
+    const form = byId("composer");
+    const text = byId("composer-text");
+    if (!form || form.tagName !== "FORM" || !text) return;
+    const check = byId("reply-check");
+    const refused = !!check && check.dataset.replyAllowed === "false";
+    const checked = form.querySelector('input[name="mode"]:checked');
+    const off = refused && (!checked || checked.value === "reply");
+    form.classList.toggle("composer--off", off);
+    text.disabled = off;
+    for (const element of form.querySelectorAll('button.send, input[name="attachments"]')) {
+      element.disabled = off;
+    }
+    if (off) text.placeholder = "Free text cannot be sent now: see above. Switch to a note, or send a template.";
+  }
+
+  function fillPreview(form) {
+    const values = {};
+    for (const input of form.querySelectorAll("[data-parameter]")) {
+      values[input.dataset.parameter] = input.value;
+    }
+    for (const mark of form.querySelectorAll("mark[data-fill]")) {
+      const value = values[mark.dataset.fill];
+      mark.textContent = value && value.trim() ? value : `{{${mark.dataset.fill}}}`;
+      mark.classList.toggle("filled", !!(value && value.trim()));
+    }
+  }
+
+  document.addEventListener("change", (event) => {
+    const target = event.target;
+    if (target.name === "mode" && target.form && target.form.id === "composer") gateFreeText();
+  });
+  document.addEventListener("input", (event) => {
+    const form = event.target.closest && event.target.closest("[data-template-form]");
+    if (form) fillPreview(form);
+  });
+  // A live refresh brings the channel's answer again; swapping it while nothing changed
+  // would throw away the parameters being typed.
+  document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const target = event.detail.target;
+    const fragment = event.detail.fragment;
+    if (!target || target.id !== "reply-check" || !fragment) return;
+    const incoming = fragment.firstElementChild || fragment;
+    if (!incoming.dataset) return;
+    if (incoming.dataset.replyAllowed === target.dataset.replyAllowed
+        && (incoming.dataset.refusedReason || "") === (target.dataset.refusedReason || "")) {
+      event.detail.shouldSwap = false;
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", () => {
+    gateFreeText();
+    for (const form of document.querySelectorAll("[data-template-form]")) fillPreview(form);
+  });
+  gateFreeText();
+  for (const form of document.querySelectorAll("[data-template-form]")) fillPreview(form);
+
+  // --- @mentions in notes: suggestions while typing ----------------------------------------
+  const mention = { list: null, start: -1, items: [], active: 0 };
+
+  function mentionAgents() {
+    const data = byId("mention-agents");
+    if (!data) return [];
+    try { return JSON.parse(data.textContent) || []; } catch (error) { return []; }
+  }
+
+  function noteMode() {
+    const form = byId("composer");
+    const checked = form && form.querySelector('input[name="mode"]:checked');
+    return !!checked && checked.value === "note";
+  }
+
+  function closeMentions() {
+    if (mention.list) mention.list.remove();
+    mention.list = null;
+    mention.start = -1;
+    const text = byId("composer-text");
+    if (text) {
+      text.removeAttribute("aria-activedescendant");
+      text.setAttribute("aria-expanded", "false");
+    }
+  }
+
+  function renderMentions(text) {
+    if (!mention.list) {
+      mention.list = document.createElement("ul");
+      mention.list.id = "mention-list";
+      mention.list.className = "mention-suggest";
+      mention.list.setAttribute("role", "listbox");
+      mention.list.setAttribute("aria-label", "Agents to mention");
+      text.insertAdjacentElement("afterend", mention.list);
+      text.setAttribute("aria-controls", "mention-list");
+      text.setAttribute("aria-autocomplete", "list");
+    }
+    mention.list.replaceChildren();
+    mention.items.forEach((agent, index) => {
+      const item = document.createElement("li");
+      item.id = `mention-option-${index}`;
+      item.setAttribute("role", "option");
+      item.setAttribute("aria-selected", index === mention.active ? "true" : "false");
+      item.dataset.index = String(index);
+      const name = document.createElement("strong");
+      name.textContent = agent.name;
+      const handle = document.createElement("span");
+      handle.className = "muted";
+      handle.textContent = `@${agent.username}`;
+      item.append(name, " ", handle);
+      mention.list.append(item);
+    });
+    text.setAttribute("aria-expanded", "true");
+    text.setAttribute("aria-activedescendant", `mention-option-${mention.active}`);
+  }
+
+  function suggest(text) {
+    if (!noteMode()) { closeMentions(); return; }
+    const before = text.value.slice(0, text.selectionStart);
+    const match = /(^|[\s(])@([\w.+-]{0,30})$/.exec(before);
+    if (!match) { closeMentions(); return; }
+    const typed = match[2].toLowerCase();
+    const items = mentionAgents().filter((agent) =>
+      agent.username.toLowerCase().startsWith(typed) || agent.name.toLowerCase().split(/\s+/).some((part) => part.startsWith(typed))
+    ).slice(0, 8);
+    if (!items.length) { closeMentions(); return; }
+    mention.start = before.length - match[2].length - 1;
+    mention.items = items;
+    mention.active = Math.min(mention.active, items.length - 1);
+    renderMentions(text);
+  }
+
+  function choose(index) {
+    const text = byId("composer-text");
+    const agent = mention.items[index];
+    if (!text || !agent || mention.start < 0) return;
+    const end = text.selectionStart;
+    const insert = `@${agent.username} `;
+    text.value = text.value.slice(0, mention.start) + insert + text.value.slice(end);
+    const caret = mention.start + insert.length;
+    text.setSelectionRange(caret, caret);
+    closeMentions();
+    text.focus();
+  }
+
+  document.addEventListener("input", (event) => {
+    if (event.target.id === "composer-text") { mention.active = 0; suggest(event.target); }
+  });
+  // Capture: the list's keys come before the workspace's own shortcuts (Ctrl+Enter sends).
+  document.addEventListener("keydown", (event) => {
+    if (!mention.list || event.target.id !== "composer-text") return;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      const step = event.key === "ArrowDown" ? 1 : -1;
+      mention.active = (mention.active + step + mention.items.length) % mention.items.length;
+      renderMentions(event.target);
+    } else if ((event.key === "Enter" && !event.ctrlKey && !event.metaKey) || event.key === "Tab") {
+      event.preventDefault();
+      event.stopPropagation();
+      choose(mention.active);
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      closeMentions();
+    }
+  }, true);
+  document.addEventListener("mousedown", (event) => {
+    const option = event.target.closest && event.target.closest("#mention-list [role=option]");
+    if (option) { event.preventDefault(); choose(Number(option.dataset.index)); return; }
+    if (mention.list && event.target.id !== "composer-text") closeMentions();
+  });
+  document.body.addEventListener("htmx:afterSwap", () => { if (mention.list && !mention.list.isConnected) closeMentions(); });
+
+  // --- Being mentioned: a toast, and the count beside "Mentions" -----------------------------
+  let unseenMentions = 0;
+
+  function showBadge() {
+    for (const badge of document.querySelectorAll("[data-mentions-badge]")) {
+      badge.textContent = String(unseenMentions);
+      badge.hidden = unseenMentions === 0;
+    }
+  }
+
+  function toastBox() {
+    let box = byId("toasts");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "toasts";
+      box.className = "toasts";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      document.body.append(box);
+    }
+    return box;
+  }
+
+  document.addEventListener("workspace:mentioned", (event) => {
+    const data = event.detail || {};
+    if (!Number.isInteger(data.ticket_number)) return;
+    unseenMentions += 1;
+    showBadge();
+    const toast = document.createElement("div");
+    toast.className = "toast";
+    const link = document.createElement("a");
+    link.href = `/tickets/${data.ticket_number}/#message-${data.message_id}`;
+    link.textContent = `You were mentioned in a note on #${data.ticket_number}`;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", () => toast.remove());
+    toast.append(link, close);
+    toastBox().append(toast);
+    window.setTimeout(() => toast.remove(), 12000);
+  });
+  document.body.addEventListener("htmx:afterSettle", showBadge);
 })();

@@ -106,6 +106,19 @@ def test_each_view_lists_its_tickets_and_counts_them(
     assert count_of(response, view) == len(expected)
 
 
+def test_counts_are_reused_until_a_ticket_changes(
+    bob_client: Client, desk: dict[str, Ticket], agent: User, django_assert_num_queries: Any
+) -> None:
+    before = count_of(bob_client.get("/inbox/?view=pending"), "pending")
+    with django_assert_num_queries(1):  # the tickets' version; the counts are cached
+        assert inbox.view_counts(agent)["pending"] == before
+
+    change_status(desk["unassigned_support"], "pending", actor=agent)
+
+    assert inbox.view_counts(agent)["pending"] == before + 1
+    assert count_of(bob_client.get("/inbox/?view=pending"), "pending") == before + 1
+
+
 def test_my_teams_counts_every_team_of_the_agent(
     client: Client, other_agent: User, desk: dict[str, Ticket], support_team: Team
 ) -> None:
@@ -375,11 +388,15 @@ def test_inbox_page_costs_the_same_queries_for_more_tickets(
                 tag_ticket(ticket, ["refund"], actor=agent)
 
     add_tickets(2)
-    # Session, user, counts, the page of rows, their tags, agents, teams and tags for the
-    # filter bar, the agent's saved views.
-    with django_assert_num_queries(9):
+    # Session, user, the tickets' version, counts (a ticket changed since they were last
+    # counted), the page of rows, their tags, agents, teams and tags for the filter bar, the
+    # agent's saved views.
+    with django_assert_num_queries(10):
         assert len(row_ids(bob_client.get("/inbox/"))) == 2
     add_tickets(10)
+    with django_assert_num_queries(10):
+        assert len(row_ids(bob_client.get("/inbox/"))) == 12
+    # Nothing changed since: the counts come from the cache.
     with django_assert_num_queries(9):
         assert len(row_ids(bob_client.get("/inbox/"))) == 12
     with django_assert_num_queries(4):

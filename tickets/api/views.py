@@ -362,6 +362,29 @@ class TicketViewSet(
         return self._message_response(moved, status.HTTP_200_OK)
 
     @extend_schema(
+        summary="Send a failed reply again",
+        description="Queues the reply again through the delivery pipeline, with its error "
+        "cleared. 409 unless the message is a reply whose delivery failed.",
+        parameters=[OpenApiParameter("message_id", int, OpenApiParameter.PATH)],
+        request=None,
+        responses={200: MessageSerializer, 409: CONFLICT},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"messages/(?P<message_id>[0-9]+)/retry",
+        url_name="message-retry",
+    )
+    def retry_message(
+        self, request: Request, pk: str | None = None, message_id: str | None = None
+    ) -> Response:
+        ticket = self._ticket()
+        message = self._message(ticket)
+        self._validated(MessageSplitSerializer, request.data)
+        retried = services.retry_delivery(message, actor=self.agent)
+        return self._message_response(retried, status.HTTP_200_OK)
+
+    @extend_schema(
         summary="List a ticket's activities (the audit trail), oldest first",
         responses=TicketActivitySerializer(many=True),
     )

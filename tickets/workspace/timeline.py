@@ -88,6 +88,9 @@ class TimelineEntry:
     description: str = ""
     actor_name: str = ""
     link_number: int | None = None
+    # The email as received, for a customer email that has it; may the agent split it off.
+    original_url: str = ""
+    can_split: bool = False
 
     @property
     def dom_id(self) -> str:
@@ -108,8 +111,29 @@ def _attachments(message: Message) -> list[ShownAttachment]:
     ]
 
 
-def _message_entry(message: Message) -> TimelineEntry:
+# The email channel keeps each message as received under this name (a message/rfc822 file).
+ORIGINAL_NAME = "original.eml"
+ORIGINAL_CONTENT_TYPE = "message/rfc822"
+
+
+def _is_original(shown: ShownAttachment) -> bool:
+    return (
+        shown.attachment.name == ORIGINAL_NAME
+        and shown.attachment.content_type == ORIGINAL_CONTENT_TYPE
+    )
+
+
+def _message_entry(message: Message, ticket: Ticket | None = None) -> TimelineEntry:
     attachments = _attachments(message)
+    original_url = ""
+    if ticket is not None and ticket.channel == ChannelKind.EMAIL:
+        if message.kind == Message.Kind.CUSTOMER and (
+            any(_is_original(shown) for shown in attachments)
+            or (message.channel_account_id and message.provider_message_id)
+        ):
+            original_url = reverse("tickets:message-original", args=[ticket.number, message.pk])
+        # Shown as "Download original", not as one more attachment.
+        attachments = [shown for shown in attachments if not _is_original(shown)]
     body, quoted = split_quoted(message.text)
     html = ""
     if message.html and message.kind == Message.Kind.CUSTOMER:
@@ -134,6 +158,7 @@ def _message_entry(message: Message) -> TimelineEntry:
         quoted=quoted,
         html=html,
         attachments=attachments,
+        original_url=original_url,
     )
 
 
@@ -215,6 +240,8 @@ def describe(activity: TicketActivity) -> tuple[str, int | None]:
     if verb == Verb.MESSAGE_MOVED_IN:
         source = data.get("source")
         return f"moved a message here from #{_number(source)}", _number(source)
+    if verb == Verb.DELIVERY_RETRIED:
+        return "sent a failed reply again", None
     if verb == Verb.ORDER_LINKED:
         return f"linked order {_name_of_order(data.get('order'))}", None
     if verb == Verb.ORDER_UNLINKED:
@@ -244,7 +271,17 @@ def _actor_name(activity: TicketActivity, ticket: Ticket) -> str:
 def ticket_timeline(ticket: Ticket) -> list[TimelineEntry]:
     """Messages and activities of ``ticket`` in the order they happened: three queries
     (messages with their authors, their attachments, activities with their actors)."""
-    entries = [_message_entry(message) for message in ticket_messages_queryset(ticket)]
+    entries = [_message_entry(message, ticket) for message in ticket_messages_queryset(ticket)]
+    # The service refuses to split a ticket's only message, or off a closed or merged one.
+    splittable = (
+        len(entries) > 1 and ticket.merged_into_id is None and ticket.status != Ticket.Status.CLOSED
+    )
+    for entry in entries:
+        entry.can_split = (
+            splittable
+            and entry.message is not None
+            and (entry.message.kind == Message.Kind.CUSTOMER)
+        )
     for activity in ticket_activities_queryset(ticket):
         if activity.verb in SHOWN_BY_THE_MESSAGE:
             continue

@@ -31,6 +31,8 @@ from tickets import inbox, services
 from tickets.models import Tag, Ticket
 from tickets.search import search_terms
 from tickets.workspace import bulk, forms, saved_views
+from tickets.workspace.mentions import mention_choices, mentioned_agent_ids, mentions_of
+from tickets.workspace.reply_check import composer_check, template_rows
 from tickets.workspace.timeline import ticket_timeline
 
 # How many tags the filter bar offers; a shop with more types the name.
@@ -266,8 +268,24 @@ def _header_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     }
 
 
+def reply_check_context(
+    ticket: Ticket, *, open_key: str = "", values: list[str] | None = None, error: str = ""
+) -> dict[str, Any]:
+    """What the channel allows now, for the composer: the reason, and the template picker
+    when free text is refused (``open_key`` the template tried, with what was typed)."""
+    if ticket.merged_into_id is not None or ticket.status == Ticket.Status.CLOSED:
+        return {"reply_check": None, "template_rows": []}
+    check = composer_check(ticket)
+    return {
+        "reply_check": check,
+        "template_rows": template_rows(check, open_key=open_key, values=values),
+        "template_error": error,
+    }
+
+
 def _pane_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
     context = _header_context(request, ticket)
+    context.update(reply_check_context(ticket))
     customer = customer_for_detail().get(pk=ticket.customer_id)
     linked = set(ticket.orders.values_list("pk", flat=True))
     context.update(
@@ -277,6 +295,7 @@ def _pane_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
             "linked_order_ids": linked,
             "other_tickets": [t for t in customer.recent_tickets if t.pk != ticket.pk],  # type: ignore[attr-defined]
             "composer": forms.ComposerForm(initial={"mode": forms.ComposerForm.REPLY}),
+            "mention_agents": mention_choices(context["agents"]),
             "reply_statuses": forms.ComposerForm.base_fields["then_status"].choices,  # type: ignore[attr-defined]
         }
     )
@@ -306,6 +325,7 @@ def ticket_live(request: HttpRequest, number: int) -> HttpResponse:
     ticket = _ticket(number)
     context = _header_context(request, ticket)
     context["timeline"] = ticket_timeline(ticket)
+    context.update(reply_check_context(ticket))
     return render(request, "workspace/_ticket_live.html", context)
 
 
@@ -339,7 +359,12 @@ def ticket_compose(request: HttpRequest, number: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             if data["mode"] == forms.ComposerForm.NOTE:
-                services.add_note(ticket, author=agent, text=data["text"])
+                services.add_note(
+                    ticket,
+                    author=agent,
+                    text=data["text"],
+                    mentions=mentioned_agent_ids(data["text"]),
+                )
             else:
                 services.add_reply(
                     ticket,
@@ -497,3 +522,16 @@ def saved_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
     if not saved_views.delete_view(_agent(request), view_id):
         return HttpResponse("That saved view does not exist.", status=404)
     return HttpResponseRedirect(reverse("tickets:inbox"))
+
+
+# --- Mentions --------------------------------------------------------------------------------
+
+
+@agent_view
+@require_GET
+def mentions_page(request: HttpRequest) -> HttpResponse:
+    """The notes that @mention the agent, newest first, beside the inbox."""
+    form, error = _inbox_form(request)
+    context = _workspace_context(request, form, error)
+    context["mentions"] = list(mentions_of(_agent(request)))
+    return render(request, "workspace/mentions.html", context)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from playwright.sync_api import Browser, Page, expect
 
 from helpdesk.models import User
@@ -15,16 +14,7 @@ from tests.workspace.browser.test_workspace_live import assigned, customer_write
 from tickets.models import Message
 from tickets.services import add_note
 
-pytestmark = [
-    pytest.mark.e2e,
-    # Seen twice in CI on the embedded default, never alone or on PostgreSQL: the live note
-    # did not reach the first browser while a second browser and the test shared the
-    # in-memory SQLite test database. Runs in CI's PostgreSQL stage; the cause is not found.
-    pytest.mark.skipif(
-        connection.vendor == "sqlite",
-        reason="intermittent on the shared in-memory SQLite test database; runs on PostgreSQL",
-    ),
-]
+pytestmark = [pytest.mark.e2e]
 
 
 def test_two_agents_on_one_ticket_see_each_other_and_the_stale_reply_guard(
