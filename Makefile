@@ -27,7 +27,7 @@ NPM ?= npm
 # Touched after each successful `npm ci`, like SYNC_STAMP: an unchanged lock costs nothing.
 NODE_STAMP := node_modules/.package-lock-installed
 
-.PHONY: help install run test lint migrate seed bench bench-email bench-webhooks bench-workspace
+.PHONY: help install run test lint migrate seed bench bench-email bench-webhooks bench-sla bench-help bench-workspace bench-rules
 
 help:
 	@echo "make run      set up, migrate, seed the demo and serve on http://$(HOST):$(PORT)"
@@ -38,6 +38,9 @@ help:
 	@echo "make bench    ticket-list latency on PostgreSQL (bench/README.md)"
 	@echo "make bench-email  email ingest throughput: SMTP to tickets with a Celery worker"
 	@echo "make bench-webhooks  webhook ingest: signed posts through gunicorn to tickets"
+	@echo "make bench-sla  SLA sweep over 1,000,000 open tickets on PostgreSQL"
+	@echo "make bench-help  help-center search and article pages at 20,000 articles"
+	@echo "make bench-rules  rule evaluation: events/s with 200 active rules vs none"
 	@echo "make bench-workspace  workspace pages and live delivery at 1,000,000 tickets"
 
 $(BIN)/python:
@@ -107,8 +110,25 @@ BENCH_WEBHOOKS_ARGS ?=
 bench-webhooks: install
 	$(BIN)/python -m bench.webhook_ingest $(BENCH_WEBHOOKS_ARGS)
 
+# Needs PostgreSQL (BENCH_POSTGRES_URL); extra options in BENCH_SLA_ARGS, e.g. "--due 5000".
+BENCH_SLA_ARGS ?=
+bench-sla: install
+	$(BIN)/python -m bench.sla_sweep $(BENCH_SLA_ARGS)
+
+# Needs PostgreSQL (BENCH_POSTGRES_URL); Redis for the page cache if one answers at
+# BENCH_REDIS_URL (default db 13); extra options in BENCH_HELP_ARGS, e.g. "--articles 2000".
+BENCH_HELP_ARGS ?=
+bench-help: install
+	$(BIN)/python -m bench.help_center $(BENCH_HELP_ARGS)
+
 # Needs PostgreSQL (BENCH_POSTGRES_URL) and Redis (BENCH_REDIS_URL, default db 13); extra
 # options in BENCH_WORKSPACE_ARGS, e.g. "--tickets 20000".
 BENCH_WORKSPACE_ARGS ?=
 bench-workspace: install
 	$(BIN)/python -m bench.workspace $(BENCH_WORKSPACE_ARGS)
+
+# Rule evaluation: events/s through the real handler with 200 active rules against none;
+# SQLite by default, PostgreSQL with BENCH_POSTGRES_URL; options in BENCH_RULES_ARGS.
+BENCH_RULES_ARGS ?=
+bench-rules: install
+	$(BIN)/python -m bench.rule_eval $(BENCH_RULES_ARGS)

@@ -5,7 +5,7 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from helpdesk.events import AGENTS_GROUP, ticket_group
+from helpdesk.events import AGENTS_GROUP, agent_group, ticket_group
 
 # Close code for a refused sign-in (4000-4999 are the application's own codes).
 UNAUTHENTICATED_CLOSE_CODE = 4401
@@ -50,6 +50,8 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=UNAUTHENTICATED_CLOSE_CODE)
             return
         await self.channel_layer.group_add(AGENTS_GROUP, self.channel_name)
+        self.own_group = agent_group(user.pk)
+        await self.channel_layer.group_add(self.own_group, self.channel_name)
         self.joined = True
         await self.accept()
 
@@ -58,7 +60,7 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
             return
         for ticket_id in self.viewed_ticket_ids:
             await self._presence(ticket_id, viewing=False)
-        for group in [AGENTS_GROUP, *self.ticket_groups]:
+        for group in [AGENTS_GROUP, self.own_group, *self.ticket_groups]:
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(

@@ -48,6 +48,12 @@ def ticket_group(ticket_id: int) -> str:
     return f"ticket-{ticket_id}"
 
 
+def agent_group(user_id: int) -> str:
+    """One agent's own group, every socket of theirs: for what concerns them alone (an
+    @mention in a note)."""
+    return f"agent-{user_id}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Event:
     name: ClassVar[str]
@@ -164,6 +170,22 @@ class AgentAvailabilityChanged(Event):
     availability: str
 
 
+@dataclasses.dataclass(frozen=True)
+class AgentMentioned(Event):
+    """An internal note @mentions the agent ``user_id``: a toast on their sockets (their own
+    group only) and, while they are offline, an email."""
+
+    name: ClassVar[str] = "agent.mentioned"
+    user_id: int
+    ticket_id: int
+    ticket_number: int
+    message_id: int
+    author_id: int
+
+    def groups(self) -> list[str]:
+        return [agent_group(self.user_id)]
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.name: cls
     for cls in (
@@ -178,6 +200,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SlaWarning,
         SlaBreached,
         AgentAvailabilityChanged,
+        AgentMentioned,
     )
 }
 

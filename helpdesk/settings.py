@@ -8,6 +8,7 @@ channel layer, so ``make run`` needs no other service. Setting ``DATABASE_URL`` 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 import time
@@ -253,6 +254,9 @@ EVENT_CONSUMER_TASKS: list[str] = [
 # Dotted path of the callable tickets.services.add_reply asks, with the ticket locked,
 # whether the ticket's channel takes a free-text reply now; it raises TicketError if not.
 REPLY_CHECK = "channels_inbox.services.check_reply"
+# Dotted path of the callable the agent workspace asks, before the agent types, what the
+# ticket's channel allows now: it returns a SendCheck (allowed, reason, templates).
+REPLY_SEND_CHECK = "channels_inbox.services.reply_send_check"
 
 # Periodic jobs: run by `celery beat` in production and, without Redis, by the in-process
 # scheduler of the ASGI server (helpdesk.scheduler). A schedule is seconds, a timedelta or
@@ -267,6 +271,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 60.0,
     },
     "poll-imap": {"task": "channels_inbox.email.poll_imap_task", "schedule": 60.0},
+    "sla-sweep": {"task": "automation.sla_sweep_task", "schedule": 60.0},
+    "record-abandoned-contact-forms": {
+        "task": "knowledge_base.record_abandoned_contact_forms_task",
+        "schedule": 300.0,
+    },
+    # Routing's safety net: queued tickets get an agent who has room even if an event was lost.
+    "routing-queue": {"task": "automation.routing_queue_task", "schedule": 30.0},
+    # Time-based rules (pending for 3 days ...) and rule webhooks whose retry is due.
+    "time-rules": {"task": "automation.time_rules_task", "schedule": 60.0},
 }
 
 # --- Inbound and outbound pipeline (channels_inbox.tasks) ----------------------------------
@@ -338,6 +351,40 @@ MAX_ATTACHMENTS_PER_MESSAGE = env_int("MAX_ATTACHMENTS_PER_MESSAGE", 20, minimum
 # Request bodies Django holds in memory; attachments beyond it stream to temporary files.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+
+# --- Help center (knowledge_base) -----------------------------------------------------------
+# The public help center under /help/ wears the shop's name, logo and colour, not ours.
+
+HELP_CENTER_NAME = env_str("HELP_CENTER_NAME", "Help Center")
+# An absolute https:// address or a path on this site (e.g. /media/brand/logo.svg); empty
+# shows the name alone.
+HELP_CENTER_LOGO_URL = env_str("HELP_CENTER_LOGO_URL", "")
+HELP_CENTER_BRAND_COLOR = env_str("HELP_CENTER_BRAND_COLOR", "#2f5bea")
+if not re.fullmatch(r"#[0-9a-fA-F]{6}", HELP_CENTER_BRAND_COLOR):
+    raise ImproperlyConfigured(
+        f"HELP_CENTER_BRAND_COLOR must be a #rrggbb colour; got {HELP_CENTER_BRAND_COLOR!r}."
+    )
+if HELP_CENTER_LOGO_URL and not re.match(r"(https?://|/)[^\s\"'<>]*$", HELP_CENTER_LOGO_URL):
+    raise ImproperlyConfigured(
+        "HELP_CENTER_LOGO_URL must be an http(s):// address or a path starting with /; "
+        f"got {HELP_CENTER_LOGO_URL!r}."
+    )
+# The locales articles are written in; the default one is the fallback when an article has
+# no translation in the visitor's locale.
+HELP_CENTER_LOCALES = env_list("HELP_CENTER_LOCALES", ["en", "de"])
+HELP_CENTER_DEFAULT_LOCALE = env_str("HELP_CENTER_DEFAULT_LOCALE", "en")
+if HELP_CENTER_DEFAULT_LOCALE not in HELP_CENTER_LOCALES:
+    raise ImproperlyConfigured(
+        f"HELP_CENTER_DEFAULT_LOCALE {HELP_CENTER_DEFAULT_LOCALE!r} must be one of "
+        f"HELP_CENTER_LOCALES {HELP_CENTER_LOCALES!r}."
+    )
+# Images agents upload into articles (PNG, JPEG, GIF or WebP, checked by content).
+KB_MAX_IMAGE_BYTES = env_int("KB_MAX_IMAGE_BYTES", 5 * 1024 * 1024, minimum=1024)
+# The contact form opens its tickets on this email channel account (its slug), so agents
+# answer by email; unset: the first active email account.
+HELP_CENTER_CONTACT_CHANNEL_ACCOUNT = env_str("HELP_CENTER_CONTACT_CHANNEL_ACCOUNT", "")
+# Minutes a customer portal sign-in link stays valid (it also works only once).
+HELP_CENTER_PORTAL_LINK_MINUTES = env_int("HELP_CENTER_PORTAL_LINK_MINUTES", 30, minimum=5)
 
 # --- Messaging providers -------------------------------------------------------------------
 # The providers' API addresses: changed only to go through a proxy (or, in the tests, to a
@@ -419,6 +466,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ChannelKindEnum": "helpdesk.channel_kinds.ChannelKind",
         "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "TicketPriorityEnum": "tickets.models.Ticket.Priority",
         "ReplyStatusEnum": "tickets.api.serializers.REPLY_STATUS_CHOICES",
     },
 }

@@ -5,6 +5,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from helpdesk import views
+from knowledge_base import views as help_views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -57,4 +58,7 @@ urlpatterns = [
     path("", include("channels_inbox.urls")),
     path("settings/", include("automation.urls")),
     path("help/", include("knowledge_base.urls")),
+    path("knowledge/", include("knowledge_base.editor.urls")),
+    # Crawlers look for robots.txt at the root of the site only.
+    path("robots.txt", help_views.robots_txt, name="robots-txt"),
 ]

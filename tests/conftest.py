@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings as settings_module
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.test import APIClient
 
 from channels_inbox.models import ChannelAccount
@@ -24,6 +27,18 @@ from tickets.services import InboundMessage, receive_message
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> None:
+    """The in-memory cache outlives a test's rolled-back rows, and on SQLite a later test can
+    get the same ids and times (a frozen clock) and so the same cache keys. Redis, in the
+    PostgreSQL run, is shared with the real worker and never cleared here; its ids never
+    repeat."""
+    for alias in settings_module.CACHES:
+        backend = caches[alias]
+        if isinstance(backend, LocMemCache):
+            backend.clear()
 
 
 @pytest.fixture(autouse=True)

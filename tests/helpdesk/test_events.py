@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,26 +17,34 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.db import transaction
 
+from automation.models import SlaPolicy
+from automation.sla.services import check_ticket_sla, sync_ticket_sla
 from customers.models import Customer, CustomerMerge, Order
 from customers.services import merge_customers, undo_customer_merge
 from helpdesk.celery import app as celery_app
 from helpdesk.events import (
     AGENTS_GROUP,
     EVENT_TYPES,
+    AgentAvailabilityChanged,
+    AgentMentioned,
     CustomerMergeUndone,
     CustomersMerged,
     Event,
     MessageCreated,
     MessageQueued,
     MessageUpdated,
+    SlaBreached,
+    SlaWarning,
     TicketCreated,
     TicketsMerged,
     TicketUpdated,
+    agent_group,
     emit,
     event_from_payload,
     ticket_group,
 )
 from helpdesk.models import Team, User
+from helpdesk.services import set_availability
 from tests.helpdesk import event_tasks
 from tickets.models import Message, Ticket
 from tickets.services import (
@@ -112,13 +120,15 @@ def drain(layer: BaseChannelLayer, channel: str) -> list[dict[str, Any]]:
 
 # Events for workers only: browsers learn the same from another event.
 NOT_PUSHED = frozenset({"message.queued"})
+# Events for one agent: pushed to that agent's own group, not to every agent.
+OWN_GROUP = frozenset({"agent.mentioned"})
 
 
 def pushed(expected: Expected) -> list[dict[str, Any]]:
     return [
         {"type": "helpdesk.event", "event": name, "data": data}
         for name, data in expected
-        if name not in NOT_PUSHED
+        if name not in NOT_PUSHED and name not in OWN_GROUP
     ]
 
 
@@ -221,6 +231,23 @@ def when_reply(w: World) -> Expected:
     ]
 
 
+def when_note_mentions(w: World) -> Expected:
+    note = add_note(w.ticket, author=w.agent, text="@carol look", mentions=[w.teammate.pk])
+    ids = {"ticket_id": w.ticket.pk, "message_id": note.pk}
+    return [
+        ("message.created", {**ids, "kind": "note"}),
+        (
+            "agent.mentioned",
+            {
+                "user_id": w.teammate.pk,
+                **ids,
+                "ticket_number": w.ticket.number,
+                "author_id": w.agent.pk,
+            },
+        ),
+    ]
+
+
 def when_note(w: World) -> Expected:
     note = add_note(w.ticket, author=w.agent, text="VIP")
     return [("message.created", {"ticket_id": w.ticket.pk, "message_id": note.pk, "kind": "note"})]
@@ -240,6 +267,11 @@ def when_unassign(w: World) -> Expected:
     return updated(w, "assignee")
 
 
+def when_availability(w: World) -> Expected:
+    set_availability(w.agent, "online", actor=w.agent)
+    return [("agent.availability_changed", {"user_id": w.agent.pk, "availability": "online"})]
+
+
 def when_team(w: World) -> Expected:
     assign_team(w.ticket, w.team, actor=w.agent)
     return updated(w, "team")
@@ -253,6 +285,22 @@ def when_solved(w: World) -> Expected:
 def when_closed(w: World) -> Expected:
     change_status(w.ticket, "closed", actor=w.agent)
     return updated(w, "closed_at", "status")
+
+
+def _sla_policy(w: World) -> None:
+    """A 60-minute first response, warned 15 minutes before, clocked on ``w.ticket`` only."""
+    SlaPolicy.objects.create(name="Events", first_response_minutes=60, warning_minutes=15)
+    sync_ticket_sla(w.ticket.pk)
+
+
+def when_sla_warning(w: World) -> Expected:
+    check_ticket_sla(w.ticket.pk, now=w.ticket.created_at + timedelta(minutes=50))
+    return [("sla.warning", {"ticket_id": w.ticket.pk, "target": "first_response"})]
+
+
+def when_sla_breached(w: World) -> Expected:
+    check_ticket_sla(w.ticket.pk, now=w.ticket.created_at + timedelta(minutes=61))
+    return [("sla.breached", {"ticket_id": w.ticket.pk, "target": "first_response"})]
 
 
 def when_priority(w: World) -> Expected:
@@ -367,12 +415,16 @@ CASES: dict[str, tuple[Callable[[World], Any], Callable[[World], Expected]]] = {
     "open_ticket": (nothing, when_ticket_opened),
     "add_reply": (nothing, when_reply),
     "add_note": (nothing, when_note),
+    "add_note-mentions": (nothing, when_note_mentions),
     "assign_ticket": (nothing, when_assign),
     "unassign_ticket": (lambda w: assign_ticket(w.ticket, w.agent, actor=None), when_unassign),
     "assign_team": (nothing, when_team),
+    "set_availability": (nothing, when_availability),
     "change_status-solved": (nothing, when_solved),
     "change_status-closed": (nothing, when_closed),
     "change_priority": (nothing, when_priority),
+    "sla-warning": (_sla_policy, when_sla_warning),
+    "sla-breached": (_sla_policy, when_sla_breached),
     "tag_ticket": (nothing, when_tag),
     "untag_ticket": (lambda w: tag_ticket(w.ticket, ["refund"], actor=None), when_untag),
     "link_order": (nothing, when_link),
@@ -560,6 +612,10 @@ SAMPLES: list[Event] = [
     TicketsMerged(source_ticket_id=4, target_ticket_id=5),
     CustomersMerged(merge_id=6, source_customer_id=7, target_customer_id=8),
     CustomerMergeUndone(merge_id=6, source_customer_id=7, target_customer_id=8),
+    AgentMentioned(user_id=9, ticket_id=3, ticket_number=1003, message_id=30, author_id=10),
+    SlaWarning(ticket_id=3, target="first_response"),
+    SlaBreached(ticket_id=3, target="resolution"),
+    AgentAvailabilityChanged(user_id=9, availability="offline"),
 ]
 
 
@@ -618,4 +674,34 @@ def test_extra_payload_keys_are_ignored() -> None:
 def test_event_groups(event: Event) -> None:
     """Every domain event for browsers reaches each agent's socket exactly once, through the
     agents group; worker-only events reach no socket."""
+    if event.name in OWN_GROUP:
+        assert isinstance(event, AgentMentioned)
+        assert event.groups() == [agent_group(event.user_id)]
+        return
     assert event.groups() == ([] if event.name in NOT_PUSHED else [AGENTS_GROUP])
+
+
+def test_a_mention_reaches_only_the_mentioned_agents_own_group(
+    world: World, layer: BaseChannelLayer, django_capture_on_commit_callbacks: Any
+) -> None:
+    agents = subscribe(layer, AGENTS_GROUP)
+    carol = subscribe(layer, agent_group(world.teammate.pk))
+    bob = subscribe(layer, agent_group(world.agent.pk))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        note = add_note(world.ticket, author=world.agent, text="hi", mentions=[world.teammate.pk])
+
+    mention = {
+        "type": "helpdesk.event",
+        "event": "agent.mentioned",
+        "data": {
+            "user_id": world.teammate.pk,
+            "ticket_id": world.ticket.pk,
+            "ticket_number": world.ticket.number,
+            "message_id": note.pk,
+            "author_id": world.agent.pk,
+        },
+    }
+    assert drain(layer, carol) == [mention]
+    assert drain(layer, bob) == []
+    assert [push["event"] for push in drain(layer, agents)] == ["message.created"]
