@@ -3,11 +3,9 @@ auto-acknowledgements (admins). Thin views: a form reads, a service writes."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,31 +14,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from automation.macros import services
 from automation.macros.forms import AutoAcknowledgementForm, MacroForm
 from automation.models import AutoAcknowledgement, Macro
+from automation.web import acting_user, form_page, require_admin
 from channels_inbox.models import ChannelAccount
-from helpdesk.models import User
-
-BAD_REQUEST = 400
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
-def _admin(request: HttpRequest) -> User:
-    user = _user(request)
-    if not user.is_admin:
-        raise PermissionDenied("Only admins can change auto-acknowledgements.")
-    return user
-
-
-def _add_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)
+def _admin(request: HttpRequest) -> None:
+    require_admin(request, "Only admins can change auto-acknowledgements.")
 
 
 # --- Macros --------------------------------------------------------------------------------
@@ -48,7 +27,7 @@ def _add_errors(form: Any, error: ValidationError) -> None:
 
 @login_required
 def macro_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = acting_user(request)
     macros = services.visible_macros(user).order_by("name", "id")
     return render(
         request,
@@ -65,7 +44,7 @@ def macro_list(request: HttpRequest) -> HttpResponse:
 def _manageable(request: HttpRequest, macro_id: int) -> Macro:
     """A macro the user may change: 404 for another agent's, 403 for a shared one when the
     user is not an admin."""
-    user = _user(request)
+    user = acting_user(request)
     macro = get_object_or_404(
         Macro.objects.filter(Q(owner__isnull=True) | Q(owner=user)), pk=macro_id
     )
@@ -75,35 +54,31 @@ def _manageable(request: HttpRequest, macro_id: int) -> Macro:
 
 
 def _macro_form(request: HttpRequest, macro: Macro, *, created: bool) -> HttpResponse:
-    user = _user(request)
+    user = acting_user(request)
     form = MacroForm(request.POST or None, instance=macro, user=user)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            instance = form.save(commit=False)
-            if created:
-                scope = form.cleaned_data.get("scope", MacroForm.PERSONAL)
-                instance.owner = None if scope == MacroForm.SHARED else user
-            try:
-                services.save_macro(instance)
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, f"Saved the macro “{instance.name}”.")
-                return redirect("settings:macros")
-        status = BAD_REQUEST
-    return render(
+
+    def save() -> str:
+        instance = form.save(commit=False)
+        if created:
+            scope = form.cleaned_data.get("scope", MacroForm.PERSONAL)
+            instance.owner = None if scope == MacroForm.SHARED else user
+        services.save_macro(instance)
+        return f"Saved the macro “{instance.name}”."
+
+    return form_page(
         request,
-        "settings/macros/edit.html",
-        {"section": "macros", "form": form, "macro": macro, "created": created},
-        status=status,
+        form,
+        save=save,
+        success_url="settings:macros",
+        template="settings/macros/edit.html",
+        context={"section": "macros", "macro": macro, "created": created},
     )
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def macro_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = acting_user(request)
     # An agent's new macro is theirs; an admin's follows the form's scope.
     return _macro_form(request, Macro(owner=None if user.is_admin else user), created=True)
 
@@ -154,20 +129,16 @@ def auto_acknowledgement_edit(request: HttpRequest, account_id: int) -> HttpResp
     except AutoAcknowledgement.DoesNotExist:
         ack = AutoAcknowledgement(channel_account=account)
     form = AutoAcknowledgementForm(request.POST or None, instance=ack)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.save_auto_acknowledgement(form.save(commit=False))
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, f"Saved the acknowledgement of {account.name}.")
-                return redirect("settings:auto-acknowledgements")
-        status = BAD_REQUEST
-    return render(
+
+    def save() -> str:
+        services.save_auto_acknowledgement(form.save(commit=False))
+        return f"Saved the acknowledgement of {account.name}."
+
+    return form_page(
         request,
-        "settings/autoack/edit.html",
-        {"section": "auto-acknowledgements", "form": form, "account": account, "ack": ack},
-        status=status,
+        form,
+        save=save,
+        success_url="settings:auto-acknowledgements",
+        template="settings/autoack/edit.html",
+        context={"section": "auto-acknowledgements", "account": account, "ack": ack},
     )

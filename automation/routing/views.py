@@ -6,13 +6,9 @@ Thin views: a form reads the request, a service writes, a template renders. Bad 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -29,29 +25,11 @@ from automation.routing.forms import (
     RoutingForm,
     TeamForm,
 )
+from automation.web import acting_user, add_errors, admin_required
 from helpdesk.models import Team, User
 from helpdesk.services import HelpdeskError, create_team, update_agent
 
-View = Callable[..., HttpResponse]
-
-
-def admin_only(view: View) -> View:
-    """Signed-in admins only: a signed-out visitor goes to the login page, an agent gets 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_admin", False):
-            raise PermissionDenied("Only admins can change routing and teams.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
+admin_only = admin_required("Only admins can change routing and teams.")
 
 
 # --- Routing ---------------------------------------------------------------------------------
@@ -100,7 +78,7 @@ def routing_edit(request: HttpRequest, team_id: int) -> HttpResponse:
             try:
                 services.configure_routing(
                     team,
-                    actor=_actor(request),
+                    actor=acting_user(request),
                     mode=data["mode"],
                     match_skills=data["match_skills"],
                     match_language=data["match_language"],
@@ -109,7 +87,7 @@ def routing_edit(request: HttpRequest, team_id: int) -> HttpResponse:
                     capacity_statuses=data["capacity_statuses"],
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_errors(form, error)
             else:
                 messages.success(request, f"Routing of {team.name} saved.")
                 return redirect("settings:routing")
@@ -131,14 +109,6 @@ def routing_edit(request: HttpRequest, team_id: int) -> HttpResponse:
     return render(request, "settings/routing/edit.html", context, status=status)
 
 
-def _add_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
-
-
 # --- Teams and agents ------------------------------------------------------------------------
 
 
@@ -153,10 +123,10 @@ def team_list(request: HttpRequest) -> HttpResponse:
                 team = create_team(
                     name=form.cleaned_data["name"],
                     slug=form.cleaned_data["slug"],
-                    actor=_actor(request),
+                    actor=acting_user(request),
                 )
             except ValidationError as error:
-                _add_errors(form, error)
+                add_errors(form, error)
             else:
                 messages.success(request, f"Team {team.name} created.")
                 return redirect("settings:team", team_id=team.pk)
@@ -211,7 +181,7 @@ def team_member_remove(request: HttpRequest, team_id: int, user_id: int) -> Http
 
 def _set_teams(request: HttpRequest, agent: User, teams: list[Team]) -> None:
     with transaction.atomic():
-        update_agent(agent, actor=_actor(request), teams=teams)
+        update_agent(agent, actor=acting_user(request), teams=teams)
         # A new member may have room for the team's waiting tickets.
         transaction.on_commit(lambda: services.drain_queues_of_agent(agent.pk), robust=True)
 
@@ -229,7 +199,7 @@ def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
                 with transaction.atomic():
                     update_agent(
                         agent,
-                        actor=_actor(request),
+                        actor=acting_user(request),
                         capacity=data["capacity"],
                         skills=data["skills"],
                         languages=data["languages"],
@@ -241,7 +211,7 @@ def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
                     )
             except (ValidationError, HelpdeskError) as error:
                 if isinstance(error, ValidationError):
-                    _add_errors(form, error)
+                    add_errors(form, error)
                 else:
                     form.add_error(None, str(error))
             else:
@@ -271,14 +241,14 @@ def availability(request: HttpRequest) -> HttpResponse:
     form = AvailabilityForm(request.POST)
     if not form.is_valid():
         return HttpResponse("Choose online, away or offline.", status=400)
-    services.set_availability(_actor(request), form.cleaned_data["availability"])
+    services.set_availability(acting_user(request), form.cleaned_data["availability"])
     target = request.POST.get("next") or ""
     if not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         target = "/inbox/"
     if request.headers.get("HX-Request"):
-        user = User.objects.get(pk=_actor(request).pk)
+        user = User.objects.get(pk=acting_user(request).pk)
         context = {"user": user, "availability_next": target}
         return render(request, "workspace/_availability.html", context)
     return HttpResponseRedirect(target)

@@ -7,13 +7,7 @@ renders. Bad input is a 400 with the form's messages on the page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -21,28 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from automation.models import Rule
 from automation.rules import services
 from automation.rules.forms import RuleForm, builder_schema
-from helpdesk.models import User
+from automation.web import acting_user, admin_required
 
-View = Callable[..., HttpResponse]
-
-
-def admin_only(view: View) -> View:
-    """Signed-in admins only: a signed-out visitor goes to the login page, an agent gets 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_admin", False):
-            raise PermissionDenied("Only admins can change rules.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _actor(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
+admin_only = admin_required("Only admins can change rules.")
 
 
 @admin_only
@@ -79,7 +54,7 @@ def rule_create(request: HttpRequest) -> HttpResponse:
         return _form_page(request, form, None, status=400)
     if "simulate" in request.POST:
         return _form_page(request, form, None)
-    rule = services.save_rule(form.instance, actor=_actor(request))
+    rule = services.save_rule(form.instance, actor=acting_user(request))
     messages.success(request, f"Rule “{rule.name}” created.")
     return redirect("settings:rule", rule_id=rule.pk)
 
@@ -95,7 +70,7 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
         return _form_page(request, form, rule, status=400)
     if "simulate" in request.POST:
         return _form_page(request, form, rule)
-    services.save_rule(form.instance, actor=_actor(request))
+    services.save_rule(form.instance, actor=acting_user(request))
     messages.success(request, f"Rule “{rule.name}” saved.")
     return redirect("settings:rule", rule_id=rule.pk)
 

@@ -16,6 +16,7 @@ from rest_framework.routers import SimpleRouter
 
 from automation.models import BusinessHours, SlaPolicy
 from automation.sla import services
+from automation.sla.forms import SLA_POLICY_FIELDS
 from helpdesk.api.views import ID_PATTERN, METHODS_WITHOUT_PUT, NameCursorPagination
 from helpdesk.pagination import DefaultCursorPagination
 from helpdesk.permissions import IsAdmin
@@ -40,25 +41,7 @@ class SlaPolicySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = SlaPolicy
-        fields = [
-            "id",
-            "name",
-            "position",
-            "active",
-            "priorities",
-            "channels",
-            "customer_tags",
-            "first_response_minutes",
-            "next_response_minutes",
-            "resolution_minutes",
-            "business_hours",
-            "pause_statuses",
-            "warning_minutes",
-            "escalate_raise_priority",
-            "escalate_to_team",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *SLA_POLICY_FIELDS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
         validators: list[Any] = []  # the name's uniqueness is checked by full_clean
 

@@ -15,6 +15,24 @@ from automation.sla.services import HolidayInput
 from helpdesk.channel_kinds import ChannelKind
 from tickets.models import Ticket
 
+# What an admin sets on an SLA policy, on the settings page and in the REST API alike.
+SLA_POLICY_FIELDS = (
+    "name",
+    "position",
+    "active",
+    "priorities",
+    "channels",
+    "customer_tags",
+    "first_response_minutes",
+    "next_response_minutes",
+    "resolution_minutes",
+    "business_hours",
+    "pause_statuses",
+    "warning_minutes",
+    "escalate_raise_priority",
+    "escalate_to_team",
+)
+
 
 class SlaPolicyForm(forms.ModelForm):
     priorities = forms.MultipleChoiceField(
@@ -44,22 +62,7 @@ class SlaPolicyForm(forms.ModelForm):
 
     class Meta:
         model = SlaPolicy
-        fields = [
-            "name",
-            "position",
-            "active",
-            "priorities",
-            "channels",
-            "customer_tags",
-            "first_response_minutes",
-            "next_response_minutes",
-            "resolution_minutes",
-            "business_hours",
-            "pause_statuses",
-            "warning_minutes",
-            "escalate_raise_priority",
-            "escalate_to_team",
-        ]
+        fields = SLA_POLICY_FIELDS
         labels = {
             "first_response_minutes": "First response (minutes)",
             "next_response_minutes": "Next response (minutes)",

@@ -4,11 +4,9 @@ request, a service validates and saves, a template renders."""
 from __future__ import annotations
 
 import zoneinfo
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,24 +14,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from automation.models import WEEKDAYS, BusinessHours, SlaPolicy
 from automation.sla import services
 from automation.sla.forms import BusinessHoursForm, SlaPolicyForm
-from helpdesk.models import User
+from automation.web import form_page, require_admin
 
-BAD_REQUEST = 400
 CONFLICT = 409
 
 
 def _require_admin(request: HttpRequest) -> None:
-    user = request.user
-    if not (isinstance(user, User) and user.is_admin):
-        raise PermissionDenied("Only admins can change SLA policies and business hours.")
-
-
-def _add_errors(form: Any, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)
+    require_admin(request, "Only admins can change SLA policies and business hours.")
 
 
 # --- SLA policies ------------------------------------------------------------------------------
@@ -50,22 +37,18 @@ def policy_list(request: HttpRequest) -> HttpResponse:
 
 def _policy_form(request: HttpRequest, policy: SlaPolicy, *, created: bool) -> HttpResponse:
     form = SlaPolicyForm(request.POST or None, instance=policy)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                saved = services.save_sla_policy(form.instance)
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, f"Saved SLA policy “{saved.name}”.")
-                return redirect("settings:sla-policies")
-        status = BAD_REQUEST
-    return render(
+
+    def save() -> str:
+        saved = services.save_sla_policy(form.instance)
+        return f"Saved SLA policy “{saved.name}”."
+
+    return form_page(
         request,
-        "settings/sla/policy_edit.html",
-        {"section": "sla", "form": form, "policy": policy, "created": created},
-        status=status,
+        form,
+        save=save,
+        success_url="settings:sla-policies",
+        template="settings/sla/policy_edit.html",
+        context={"section": "sla", "policy": policy, "created": created},
     )
 
 
@@ -114,30 +97,23 @@ def hours_list(request: HttpRequest) -> HttpResponse:
 
 def _hours_form(request: HttpRequest, hours: BusinessHours, *, created: bool) -> HttpResponse:
     form = BusinessHoursForm(request.POST or None, instance=hours)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                saved = services.save_business_hours(
-                    form.instance, form.cleaned_data["holidays_text"]
-                )
-            except ValidationError as error:
-                _add_errors(form, error)
-            else:
-                messages.success(request, f"Saved business hours “{saved.name}”.")
-                return redirect("settings:business-hours")
-        status = BAD_REQUEST
-    return render(
+
+    def save() -> str:
+        saved = services.save_business_hours(form.instance, form.cleaned_data["holidays_text"])
+        return f"Saved business hours “{saved.name}”."
+
+    return form_page(
         request,
-        "settings/sla/hours_edit.html",
-        {
+        form,
+        save=save,
+        success_url="settings:business-hours",
+        template="settings/sla/hours_edit.html",
+        context={
             "section": "business-hours",
-            "form": form,
             "hours": hours,
             "created": created,
             "time_zones": sorted(zoneinfo.available_timezones()),
         },
-        status=status,
     )
 
 
