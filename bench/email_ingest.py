@@ -19,13 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import signal
 import smtplib
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -34,19 +32,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.email_fixtures import GeneratedMail, generate
-from bench.ticket_list import (
-    DEFAULT_SERVER,
-    _admin_connection,
-    _non_negative,
+from bench.common import (
     _positive,
+    add_keep_option,
+    add_redis_option,
+    add_server_option,
+    add_wait_quiet_option,
+    run_with_redis_and_database,
     wait_for_quiet,
 )
+from bench.email_fixtures import GeneratedMail, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_PER_SECOND = 150.0
 ACCOUNT_ADDRESS = "support@shop.bench"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 START_TIMEOUT = 60.0
 POLL_SECONDS = 0.25
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -525,25 +524,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
     parser.add_argument("--timeout", type=_positive, default=600, help="seconds to wait")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER),
-        help="PostgreSQL server URL without a database name (env BENCH_POSTGRES_URL)",
-    )
-    parser.add_argument(
-        "--redis",
-        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
-        help="Redis URL; the run's keys get a prefix of their own (env BENCH_REDIS_URL)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument(
-        "--wait-quiet",
-        type=_non_negative,
-        default=0,
-        metavar="SECONDS",
-        help="before sending, wait up to this long for the 1-minute load average to fall "
-        "below 1 (a machine shared with other work)",
-    )
+    add_server_option(parser)
+    add_redis_option(parser)
+    add_keep_option(parser)
+    add_wait_quiet_option(parser, before="sending")
     return parser.parse_args(argv)
 
 
@@ -551,50 +535,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     server = args.server.rstrip("/")
     database = f"switchboard_bench_email_{os.getpid()}"
-    import psycopg
-    import redis
-
-    try:
-        redis.Redis.from_url(args.redis).ping()
-    except redis.RedisError as error:
-        print(f"cannot reach Redis at {args.redis}: {error}", file=sys.stderr)
-        return 2
-    try:
-        with _admin_connection(server) as admin:
-            admin.execute(f'CREATE DATABASE "{database}"')
-    except psycopg.OperationalError as error:
-        print(f"cannot create a database on {server}: {error}", file=sys.stderr)
-        return 2
-    print(f"database {database} on {server}")
-    prefix = database
-    scratch = Path(tempfile.mkdtemp(prefix="bench-email-"))
-    try:
-        return _run(args, f"{server}/{database}", database, prefix, scratch)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        _delete_keys(args.redis, prefix)
-        if args.keep:
-            print(f"kept database {database}; logs and media in {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
-            with _admin_connection(server) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-
-
-def _delete_keys(url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    batch = []
-    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
-        batch.append(key)
-        if len(batch) >= 1000:
-            client.delete(*batch)
-            batch = []
-    if batch:
-        client.delete(*batch)
+    # The run's Redis keys are prefixed with the database's name.
+    return run_with_redis_and_database(
+        server,
+        args.redis,
+        database,
+        lambda url, scratch: _run(args, url, database, database, scratch),
+        scratch_prefix="bench-email-",
+        keep=args.keep,
+        scratch_holds="logs and media",
+    )
 
 
 def _run(

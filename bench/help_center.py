@@ -23,8 +23,6 @@ request, the ratio of each p95 to the baseline's p95 and a verdict against the t
 from __future__ import annotations
 
 import argparse
-import io
-import math
 import os
 import platform
 import random
@@ -38,8 +36,17 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
+from bench.common import (
+    Timed,
+    _non_negative,
+    _positive,
+    add_keep_option,
+    add_redis_option,
+    add_server_option,
+    run_in_new_database,
+    wsgi_get,
+)
+
 LOCALES = ("en", "de", "fr")
 BASELINE_PATH = "/bench/help-one-row/"
 TARGETS_MS = {"search": 30.0, "article, cached": 10.0}
@@ -300,41 +307,11 @@ class WsgiClient:
 
     def get(self, path_and_query: str) -> tuple[int, bytes]:
         path_info, _, query = path_and_query.partition("?")
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path_info,
-            "QUERY_STRING": query,
-            "SCRIPT_NAME": "",
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "testserver",
-            "HTTP_ACCEPT": "text/html",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        statuses: list[str] = []
-
-        def start_response(status: str, headers: Any, exc_info: Any = None, /) -> Any:
-            statuses.append(status)
-            return None
-
-        response = self.handler(environ, start_response)
-        try:
-            body = b"".join(response)
-        finally:
-            response.close()
-        return int(statuses[0].split()[0]), body
+        return wsgi_get(self.handler, path_info, query, {"HTTP_ACCEPT": "text/html"})
 
 
 @dataclass
-class Case:
+class Case(Timed):
     label: str
     # Each call gives the next request's path and query.
     next_request: Callable[[], str]
@@ -350,16 +327,6 @@ class Case:
     cpu_ms: list[float] = field(default_factory=list)
     queries: int = 0
     error: str = ""
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.timings_ms)
-
-    @property
-    def p95_ms(self) -> float:
-        """Nearest-rank 95th percentile."""
-        ordered = sorted(self.timings_ms)
-        return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def _rotating(items: Sequence[str]) -> Callable[[], str]:
@@ -500,20 +467,6 @@ def format_table(cases: Sequence[Case]) -> str:
 # --- The command line ---------------------------------------------------------------------------
 
 
-def _positive(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _non_negative(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.help_center", description=(__doc__ or "").split("\n\n")[0]
@@ -522,24 +475,13 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=_positive, default=200, help="timed per case")
     parser.add_argument("--warmup", type=_non_negative, default=20, help="rounds, untimed")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER),
-        help="PostgreSQL server URL without a database name (env BENCH_POSTGRES_URL)",
-    )
-    parser.add_argument(
-        "--redis",
-        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
+    add_server_option(parser)
+    add_redis_option(
+        parser,
         help="Redis URL for the cache; empty for this process's memory (env BENCH_REDIS_URL)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    add_keep_option(parser)
     return parser.parse_args(argv)
-
-
-def _admin_connection(server: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(f"{server}/postgres", autocommit=True)
 
 
 def _redis_answers(url: str) -> bool:
@@ -559,26 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit(143))
     server = args.server.rstrip("/")
     database = f"switchboard_bench_help_{os.getpid()}"
-    import psycopg
-
-    try:
-        with _admin_connection(server) as admin:
-            admin.execute(f'CREATE DATABASE "{database}"')
-    except psycopg.OperationalError as error:
-        print(f"cannot create a database on {server}: {error}", file=sys.stderr)
-        return 2
-    print(f"database {database} on {server}")
-    try:
-        return _run(args, f"{server}/{database}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep:
-            print(f"kept database {database}")
-        else:
-            with _admin_connection(server) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return run_in_new_database(server, database, lambda url: _run(args, url), keep=args.keep)
 
 
 def _run(args: argparse.Namespace, database_url: str) -> int:

@@ -30,21 +30,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.common import _positive, add_keep_option, add_server_option, run_in_new_database
+
 TARGET_PER_SECOND = 500.0
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 CHANNELS = ["email", "chat", "whatsapp", "sms", "messenger", "instagram", "telegram"]
 WORDS = [
     "refund", "broken", "late", "invoice", "cancel", "address", "size", "exchange", "coupon",
     "tracking", "damaged", "missing", "warranty", "payment", "login", "subscription",
 ]  # fmt: skip
-
-
-def _positive(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -57,8 +51,8 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--tickets", type=_positive, default=300)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite")
-    parser.add_argument("--server", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER))
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    add_server_option(parser, described=False)
+    add_keep_option(parser, help="keep the PostgreSQL database")
     return parser.parse_args(argv)
 
 
@@ -334,26 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args, f"sqlite:///{Path(folder) / 'rules.sqlite3'}")
     server = args.server.rstrip("/")
     database = f"switchboard_bench_rules_{os.getpid()}"
-    import psycopg
-
-    try:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{database}"')
-    except psycopg.OperationalError as error:
-        print(f"cannot create a database on {server}: {error}", file=sys.stderr)
-        return 2
-    print(f"database {database} on {server}")
-    try:
-        return _run(args, f"{server}/{database}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep:
-            print(f"kept database {database}")
-        else:
-            with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return run_in_new_database(server, database, lambda url: _run(args, url), keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from bench.common import _positive, add_keep_option, add_server_option, run_in_new_database
+
 TARGET_SECONDS = 5.0
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -37,26 +38,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--tickets", type=_positive, default=1_000_000)
     parser.add_argument("--due", type=_positive, default=1_000, help="tickets due at the sweep")
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER),
-        help="PostgreSQL server URL without a database name (env BENCH_POSTGRES_URL)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    add_server_option(parser)
+    add_keep_option(parser)
     return parser.parse_args(argv)
-
-
-def _positive(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _admin_connection(server: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(f"{server}/postgres", autocommit=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,26 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     server = args.server.rstrip("/")
     database = f"switchboard_bench_sla_{os.getpid()}"
-    import psycopg
-
-    try:
-        with _admin_connection(server) as admin:
-            admin.execute(f'CREATE DATABASE "{database}"')
-    except psycopg.OperationalError as error:
-        print(f"cannot create a database on {server}: {error}", file=sys.stderr)
-        return 2
-    print(f"database {database} on {server}")
-    try:
-        return _run(args, f"{server}/{database}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep:
-            print(f"kept database {database}")
-        else:
-            with _admin_connection(server) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return run_in_new_database(server, database, lambda url: _run(args, url), keep=args.keep)
 
 
 def _sql_defaults(model: Any, given: Sequence[str]) -> tuple[list[str], list[Any]]:

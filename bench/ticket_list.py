@@ -14,9 +14,7 @@ verdict: it is a measurement, not a test.
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import math
 import os
 import platform
 import statistics
@@ -24,7 +22,19 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bench.common import (
+    Timed,
+    _non_negative,
+    _positive,
+    add_keep_option,
+    add_server_option,
+    add_wait_quiet_option,
+    run_in_new_database,
+    wait_for_quiet,
+    wsgi_get,
+)
 
 if TYPE_CHECKING:
     from bench.fill import FilledDesk
@@ -33,7 +43,6 @@ P95_LIMIT_MS = 30.0
 RATIO_LIMIT = 3.0
 TICKET_LIST_PATH = "/api/v1/tickets/"
 BASELINE_PATH = "/bench/one-row/"
-DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class Case:
 
 
 @dataclass
-class CaseResult:
+class CaseResult(Timed):
     case: Case
     timings_ms: list[float]
     queries: int
@@ -57,20 +66,10 @@ class CaseResult:
     cpu_ms: list[float] = field(default_factory=list)
 
     @property
-    def median_ms(self) -> float:
-        return statistics.median(self.timings_ms)
-
-    @property
     def cpu_median_ms(self) -> float:
         """This process's CPU per request (PostgreSQL's work excluded): unlike the wall clock,
         it barely moves when other processes compete for the CPU."""
         return statistics.median(self.cpu_ms)
-
-    @property
-    def p95_ms(self) -> float:
-        """Nearest-rank 95th percentile."""
-        ordered = sorted(self.timings_ms)
-        return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def cases_for(desk: FilledDesk) -> list[Case]:
@@ -103,39 +102,8 @@ class WsgiClient:
         self.token = token
 
     def get(self, path: str, query: str = "") -> tuple[int, bytes]:
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SCRIPT_NAME": "",
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "testserver",
-            "HTTP_ACCEPT": "application/json",
-            "HTTP_AUTHORIZATION": f"Token {self.token}",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        statuses: list[str] = []
-
-        def start_response(status: str, headers: Any, exc_info: Any = None, /) -> Any:
-            statuses.append(status)
-            return None
-
-        response = self.handler(environ, start_response)
-        try:
-            body = b"".join(response)
-        finally:
-            # Closing fires request_finished, as a WSGI server does after each response.
-            response.close()
-        return int(statuses[0].split()[0]), body
+        headers = {"HTTP_ACCEPT": "application/json", "HTTP_AUTHORIZATION": f"Token {self.token}"}
+        return wsgi_get(self.handler, path, query, headers)
 
 
 def _check_response(case: Case, status: int, body: bytes) -> tuple[int, str]:
@@ -301,12 +269,6 @@ def auth_summary() -> str:
 # --- The command line ------------------------------------------------------------------------
 
 
-def _admin_connection(server: str) -> Any:
-    import psycopg
-
-    return psycopg.connect(f"{server}/postgres", autocommit=True)
-
-
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.ticket_list", description=__doc__.split("\n\n")[0]
@@ -315,70 +277,20 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=_positive, default=200, help="timed per case")
     parser.add_argument("--warmup", type=_non_negative, default=20, help="rounds, untimed")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER),
-        help="PostgreSQL server URL without a database name (env BENCH_POSTGRES_URL)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument(
-        "--wait-quiet",
-        type=_non_negative,
-        default=0,
-        metavar="SECONDS",
-        help="before measuring, wait up to this long for the 1-minute load average to fall "
-        "below 1 (a machine shared with other work)",
-    )
+    add_server_option(parser)
+    add_keep_option(parser)
+    add_wait_quiet_option(parser)
     parser.add_argument(
         "--explain", action="store_true", help="print each ticket-list query's plan"
     )
     return parser.parse_args(argv)
 
 
-def _positive(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _non_negative(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
-def wait_for_quiet(seconds: int, *, threshold: float = 1.0) -> None:
-    deadline = time.monotonic() + seconds
-    while os.getloadavg()[0] >= threshold and time.monotonic() < deadline:
-        time.sleep(5)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     server = args.server.rstrip("/")
     database = f"switchboard_bench_{os.getpid()}"
-    import psycopg
-
-    try:
-        with _admin_connection(server) as admin:
-            admin.execute(f'CREATE DATABASE "{database}"')
-    except psycopg.OperationalError as error:
-        print(f"cannot create a database on {server}: {error}", file=sys.stderr)
-        return 2
-    print(f"database {database} on {server}")
-    try:
-        return _run(args, f"{server}/{database}")
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if args.keep:
-            print(f"kept database {database}")
-        else:
-            with _admin_connection(server) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return run_in_new_database(server, database, lambda url: _run(args, url), keep=args.keep)
 
 
 def _run(args: argparse.Namespace, database_url: str) -> int:

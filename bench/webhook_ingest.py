@@ -29,14 +29,11 @@ import argparse
 import http.client
 import itertools
 import json
-import math
 import os
 import platform
 import secrets
-import shutil
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -46,25 +43,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from bench.common import (
+    _positive,
+    add_keep_option,
+    add_redis_option,
+    add_server_option,
+    add_wait_quiet_option,
+    percentile,
+    run_with_redis_and_database,
+    wait_for_quiet,
+)
 from bench.email_ingest import (
-    DEFAULT_REDIS,
     START_TIMEOUT,
     Service,
     _cpu_seconds,
-    _delete_keys,
     _descendants,
     _postgres_backends,
     _redis_pids,
     _start,
     free_port,
     start_worker,
-)
-from bench.ticket_list import (
-    DEFAULT_SERVER,
-    _admin_connection,
-    _non_negative,
-    _positive,
-    wait_for_quiet,
 )
 from bench.webhook_fixtures import ACCOUNTS, PROVIDERS, GeneratedWebhook, generate, meta_signature
 
@@ -460,14 +458,6 @@ def count(
 # --- Report ---------------------------------------------------------------------------------
 
 
-def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest rank; 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 @dataclass
 class Edge:
     """What the HTTP edge did for one kind of request."""
@@ -693,25 +683,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
     parser.add_argument("--timeout", type=_positive, default=1800, help="seconds to wait")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER),
-        help="PostgreSQL server URL without a database name (env BENCH_POSTGRES_URL)",
-    )
-    parser.add_argument(
-        "--redis",
-        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
-        help="Redis URL; the run's keys get a prefix of their own (env BENCH_REDIS_URL)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument(
-        "--wait-quiet",
-        type=_non_negative,
-        default=0,
-        metavar="SECONDS",
-        help="before sending, wait up to this long for the 1-minute load average to fall "
-        "below 1 (a machine shared with other work)",
-    )
+    add_server_option(parser)
+    add_redis_option(parser)
+    add_keep_option(parser)
+    add_wait_quiet_option(parser, before="sending")
     return parser.parse_args(argv)
 
 
@@ -719,36 +694,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     server = args.server.rstrip("/")
     database = f"switchboard_bench_webhooks_{os.getpid()}"
-    import psycopg
-    import redis
-
-    try:
-        redis.Redis.from_url(args.redis).ping()
-    except redis.RedisError as error:
-        print(f"cannot reach Redis at {args.redis}: {error}", file=sys.stderr)
-        return 2
-    try:
-        with _admin_connection(server) as admin:
-            admin.execute(f'CREATE DATABASE "{database}"')
-    except psycopg.OperationalError as error:
-        print(f"cannot create a database on {server}: {error}", file=sys.stderr)
-        return 2
-    print(f"database {database} on {server}")
-    prefix = database
-    scratch = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
-    try:
-        return _run(args, f"{server}/{database}", database, prefix, scratch)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        _delete_keys(args.redis, prefix)
-        if args.keep:
-            print(f"kept database {database}; logs in {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
-            with _admin_connection(server) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    # The run's Redis keys are prefixed with the database's name.
+    return run_with_redis_and_database(
+        server,
+        args.redis,
+        database,
+        lambda url, scratch: _run(args, url, database, database, scratch),
+        scratch_prefix="bench-webhooks-",
+        keep=args.keep,
+    )
 
 
 def available_providers() -> list[str]:

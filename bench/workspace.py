@@ -24,14 +24,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import platform
-import shutil
-import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -40,15 +36,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.email_ingest import DEFAULT_REDIS, START_TIMEOUT, Service, _start, free_port
-from bench.ticket_list import (
-    DEFAULT_SERVER,
-    _admin_connection,
+from bench.common import (
+    Timed,
     _non_negative,
     _positive,
+    add_keep_option,
+    add_redis_option,
+    add_server_option,
+    add_wait_quiet_option,
+    percentile,
+    run_with_redis_and_database,
     wait_for_quiet,
+    wsgi_get,
 )
-from bench.webhook_ingest import percentile
+from bench.email_ingest import START_TIMEOUT, Service, _start, free_port
 
 BASELINE_PATH = "/bench/one-row-page/"
 INBOX_P95_MS = 50.0
@@ -60,7 +61,7 @@ LIVE_P95_MS = 100.0
 # gives. The other two searches are what agents type most: a customer's email address and
 # an order number.
 SEARCH_WORDS = "charged twice"
-# A page whose first answer takes this many times its target is reported, not timed.
+# A page whose second answer takes this many times its target is reported, not timed.
 TOO_SLOW_FACTOR = 10
 
 
@@ -77,19 +78,11 @@ class Page:
 
 
 @dataclass
-class PageResult:
+class PageResult(Timed):
     page: Page
     timings_ms: list[float] = field(default_factory=list)
     queries: int = 0
     error: str = ""
-
-    @property
-    def median_ms(self) -> float:
-        return statistics.median(self.timings_ms)
-
-    @property
-    def p95_ms(self) -> float:
-        return percentile(self.timings_ms, 0.95)
 
 
 class SessionClient:
@@ -102,38 +95,8 @@ class SessionClient:
         self.cookie = cookie
 
     def get(self, path: str, query: str = "") -> tuple[int, bytes]:
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SCRIPT_NAME": "",
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "testserver",
-            "HTTP_ACCEPT": "text/html",
-            "HTTP_COOKIE": self.cookie,
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        statuses: list[str] = []
-
-        def start_response(status: str, headers: Any, exc_info: Any = None, /) -> Any:
-            statuses.append(status)
-            return None
-
-        response = self.handler(environ, start_response)
-        try:
-            body = b"".join(response)
-        finally:
-            response.close()
-        return int(statuses[0].split()[0]), body
+        headers = {"HTTP_ACCEPT": "text/html", "HTTP_COOKIE": self.cookie}
+        return wsgi_get(self.handler, path, query, headers)
 
 
 def session_cookie(user_id: int) -> str:
@@ -277,6 +240,7 @@ def measure_pages(
 
     results = []
     for page in pages:
+        client.get(page.path, page.query)  # the first answer compiles templates, warms caches
         started = time.perf_counter()
         status, body = client.get(page.path, page.query)
         first_ms = (time.perf_counter() - started) * 1000
@@ -451,30 +415,15 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sockets", type=_positive, default=50)
     parser.add_argument("--events", type=_positive, default=200)
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument(
-        "--server",
-        default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_SERVER),
-        help="PostgreSQL server URL without a database name (env BENCH_POSTGRES_URL)",
-    )
-    parser.add_argument(
-        "--redis",
-        default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
-        help="Redis URL; the run's keys get a prefix of their own (env BENCH_REDIS_URL)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    add_server_option(parser)
+    add_redis_option(parser)
+    add_keep_option(parser)
     parser.add_argument(
         "--reuse",
         metavar="DATABASE",
         help="measure a database an earlier --keep run filled, without filling (kept)",
     )
-    parser.add_argument(
-        "--wait-quiet",
-        type=_non_negative,
-        default=0,
-        metavar="SECONDS",
-        help="before measuring, wait up to this long for the 1-minute load average to fall "
-        "below 1 (a machine shared with other work)",
-    )
+    add_wait_quiet_option(parser)
     return parser.parse_args(argv)
 
 
@@ -482,38 +431,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     server = args.server.rstrip("/")
     database = args.reuse or f"switchboard_bench_workspace_{os.getpid()}"
-    import psycopg
-    import redis
-
-    try:
-        redis.Redis.from_url(args.redis).ping()
-    except redis.RedisError as error:
-        print(f"cannot reach Redis at {args.redis}: {error}", file=sys.stderr)
-        return 2
-    if not args.reuse:
-        try:
-            with _admin_connection(server) as admin:
-                admin.execute(f'CREATE DATABASE "{database}"')
-        except psycopg.OperationalError as error:
-            print(f"cannot create a database on {server}: {error}", file=sys.stderr)
-            return 2
-    print(f"database {database} on {server}")
-    scratch = Path(tempfile.mkdtemp(prefix="bench-workspace-"))
-    try:
-        return _run(args, f"{server}/{database}", database, scratch)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        from bench.email_ingest import _delete_keys
-
-        _delete_keys(args.redis, database)
-        if args.keep or args.reuse:
-            print(f"kept database {database}; logs in {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
-            with _admin_connection(server) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    return run_with_redis_and_database(
+        server,
+        args.redis,
+        database,
+        lambda url, scratch: _run(args, url, database, scratch),
+        scratch_prefix="bench-workspace-",
+        keep=args.keep or bool(args.reuse),
+        create=not args.reuse,
+    )
 
 
 def _run(args: argparse.Namespace, database_url: str, prefix: str, scratch: Path) -> int:
