@@ -276,6 +276,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "task": "knowledge_base.record_abandoned_contact_forms_task",
         "schedule": 300.0,
     },
+    # Article views are counted in the cache; this writes them to Article.view_count.
+    "flush-article-views": {"task": "knowledge_base.flush_view_counts_task", "schedule": 60.0},
     # Routing's safety net: queued tickets get an agent who has room even if an event was lost.
     "routing-queue": {"task": "automation.routing_queue_task", "schedule": 30.0},
     # Time-based rules (pending for 3 days ...) and rule webhooks whose retry is due.

@@ -5,7 +5,8 @@ PostgreSQL: each translation carries a stored, generated ``search_vector`` colum
 each through the text search configuration of the translation's locale (``english``,
 ``german``, else ``simple``), so "shipping" finds "shipped" in English and "Versand" finds
 "Versandkosten" stems in German. A GIN index serves the match; ``ts_rank`` orders by the
-weights and ``ts_headline`` cuts the snippets.
+weights (of at most ``RANK_CANDIDATES`` matches per locale) and ``ts_headline`` cuts the
+snippets.
 
 SQLite: the FTS5 table ``kb_translation_fts`` over title, summary and body text (Porter
 stemming on Unicode tokens), kept in step with ``knowledge_base_articletranslation`` by
@@ -41,6 +42,8 @@ FALLBACK_CONFIG = "simple"
 POSTGRES_WEIGHTS = "{0.05, 0.2, 0.4, 1.0}"
 # SQLite's bm25 weights per FTS column: title, summary, body.
 SQLITE_WEIGHTS = (10.0, 4.0, 1.0)
+# PostgreSQL ranks at most this many matches per locale branch (see _postgres_rows).
+RANK_CANDIDATES = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 TABLE = "knowledge_base_articletranslation"
@@ -153,6 +156,39 @@ def _tsquery_text(terms: list[str], prefix: bool) -> str:
     return " & ".join(parts)
 
 
+def _candidates_sql(locale_param: str, query_column: str, untranslated: bool) -> str:
+    """A branch's translations to rank: the first RANK_CANDIDATES of its matches in the
+    GIN index's order, unranked (a plain match needs no recheck, so no stored vector is
+    read, and the scan stops at the cap)."""
+    not_translated = ""
+    if untranslated:
+        not_translated = f"""AND NOT EXISTS (
+              SELECT 1 FROM {TABLE} AS own
+              WHERE own.article_id = translation.article_id AND own.locale = %(locale)s)
+        """  # noqa: S608 - the table name is our constant; the locale is a parameter
+    return f"""(
+        SELECT translation.id FROM {TABLE} AS translation
+        CROSS JOIN query
+        JOIN knowledge_base_article AS article ON article.id = translation.article_id
+        WHERE translation.locale = %({locale_param})s
+          AND translation.search_vector @@ query.{query_column}
+          AND article.status = 'published'
+          {not_translated}
+        LIMIT %(cap)s
+    )"""  # noqa: S608 - the table name is our constant; every value is a parameter
+
+
+def _branch_sql(locale_param: str, query_column: str, config_param: str, fallback: bool) -> str:
+    return f"""
+        SELECT translation.id, translation.article_id, query.{query_column} AS matched,
+               %({config_param})s AS config,
+               ts_rank(%(weights)s, translation.search_vector, query.{query_column}) AS rank
+        FROM {_candidates_sql(locale_param, query_column, fallback)} AS candidate
+        JOIN {TABLE} AS translation ON translation.id = candidate.id
+        CROSS JOIN query
+    """  # noqa: S608 - the table name is our constant; every value is a parameter
+
+
 def _postgres_rows(
     terms: list[str], locale: str, default_locale: str, limit: int, offset: int, prefix: bool
 ) -> list[tuple[Any, ...]]:
@@ -162,44 +198,30 @@ def _postgres_rows(
         f'MinWords={SNIPPET_WORDS // 2}, MaxFragments=1, FragmentDelimiter=" … "'
     )
     title_options = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
-    # Each branch finds its matches through the GIN index and ranks them; the fallback
+    # Matching and ranking cost grows with every matching translation, so each branch ranks
+    # only the first RANK_CANDIDATES matches the GIN index yields: a word in thousands of
+    # articles then costs about what one in a few hundred does. Past the cap, which matches
+    # are ranked is the index's (physical) order, not relevance: a trade of recall on very
+    # broad words for speed; a second word narrows the matches below the cap. The fallback
     # branch (the default locale's translations of articles not translated into the
     # visitor's locale) is its own query, so its NOT EXISTS is an anti-join on the unique
     # (article, locale) index instead of a scan of every translation. Headlines, the costly
     # part, are cut only for the page of hits the outer query keeps.
-    fallback_branch = f"""
-            UNION ALL
-            SELECT translation.id, translation.article_id, query.fallback AS matched,
-                   %(default_config)s AS config,
-                   ts_rank(%(weights)s, translation.search_vector, query.fallback) AS rank
-            FROM {TABLE} AS translation CROSS JOIN query
-            WHERE translation.locale = %(default_locale)s
-              AND translation.search_vector @@ query.fallback
-              AND NOT EXISTS (
-                  SELECT 1 FROM {TABLE} AS own
-                  WHERE own.article_id = translation.article_id AND own.locale = %(locale)s)
-    """  # noqa: S608 - the table name is our constant; every value is a parameter
+    matches = _branch_sql("locale", "wanted", "wanted_config", False)
+    if locale != default_locale:
+        matches += " UNION ALL " + _branch_sql("default_locale", "fallback", "default_config", True)
     sql = f"""
         WITH query AS (
             SELECT to_tsquery(%(wanted_config)s::regconfig, %(text)s) AS wanted,
                    to_tsquery(%(default_config)s::regconfig, %(text)s) AS fallback
         ),
-        matches AS (
-            SELECT translation.id, translation.article_id, query.wanted AS matched,
-                   %(wanted_config)s AS config,
-                   ts_rank(%(weights)s, translation.search_vector, query.wanted) AS rank
-            FROM {TABLE} AS translation CROSS JOIN query
-            WHERE translation.locale = %(locale)s
-              AND translation.search_vector @@ query.wanted
-            {fallback_branch if locale != default_locale else ""}
-        ),
+        matches AS ({matches}),
         hits AS (
             SELECT matches.id, matches.article_id, matches.matched, matches.config,
                    matches.rank, category.slug AS category_slug, article.slug AS article_slug
             FROM matches
             JOIN knowledge_base_article AS article ON article.id = matches.article_id
             JOIN knowledge_base_category AS category ON category.id = article.category_id
-            WHERE article.status = 'published'
             ORDER BY matches.rank DESC, matches.id
             LIMIT %(limit)s OFFSET %(offset)s
         )
@@ -218,6 +240,7 @@ def _postgres_rows(
         "wanted_config": search_config(locale),
         "default_config": search_config(default_locale),
         "text": text,
+        "cap": RANK_CANDIDATES,
         "locale": locale,
         "default_locale": default_locale,
         "weights": POSTGRES_WEIGHTS,

@@ -10,6 +10,7 @@ new generation).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from io import BytesIO
 from typing import IO
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
@@ -402,9 +404,98 @@ def record_feedback(
     )
 
 
+# Views waiting to be written to ``Article.view_count``, one counter per article.
+VIEW_KEY_PREFIX = "kb:views:"
+FLUSH_BATCH = 1000
+
+
+def _view_key(article_id: int) -> str:
+    return f"{VIEW_KEY_PREFIX}{article_id}"
+
+
 def record_view(article_id: int) -> None:
-    """Count one view: a single UPDATE, no read, no lock held beyond it; the cache is not
-    bumped (the popular list may lag a generation behind)."""
-    Article.objects.filter(pk=article_id, status=Article.Status.PUBLISHED).update(
-        view_count=F("view_count") + 1
-    )
+    """Count one view in the cache: an atomic increment, no database query.
+
+    ``flush_view_counts`` (a Celery beat task, every minute) adds the pending counts to
+    ``Article.view_count``, so the home page's "most viewed" list may lag about a minute
+    (plus the page cache's own life) behind the visitors."""
+    key = _view_key(article_id)
+    try:
+        cache.incr(key)
+    except ValueError:  # no counter yet
+        if not cache.add(key, 1, timeout=None):
+            # Another request created it first; if a flush or eviction removed it again
+            # meanwhile, this one view is lost.
+            with contextlib.suppress(ValueError):
+                cache.incr(key)
+
+
+def _take_views(key: str, seen: object) -> int:
+    """Take ``seen`` pending views off ``key`` atomically: decrement by exactly what was
+    read, so views counted meanwhile stay for the next flush. Returns how many were taken;
+    0 when the value is not a positive count or another flush took them first."""
+    if not isinstance(seen, int) or isinstance(seen, bool):
+        cache.delete(key)  # not ours, or broken: start the counter over
+        return 0
+    if seen <= 0:
+        return 0
+    try:
+        left = cache.decr(key, seen)
+    except ValueError:  # gone meanwhile (evicted)
+        return 0
+    if left < 0:  # a concurrent flush took some of them: give back, it writes them
+        cache.incr(key, seen)
+        return 0
+    return seen
+
+
+def flush_view_counts() -> int:
+    """Add the views counted in the cache to ``Article.view_count`` (F() updates) and
+    return how many were written. Idempotent: each pending count is taken with an atomic
+    decrement before it is written (and given back if the write fails), so running twice,
+    or two workers at once, never counts a view twice. Views on articles no longer
+    published are dropped, as before; they are not in the returned number."""
+    written = 0
+    ids = Article.objects.order_by("pk").values_list("pk", flat=True)
+    batch: list[int] = []
+    for article_id in ids.iterator(chunk_size=FLUSH_BATCH):
+        batch.append(article_id)
+        if len(batch) == FLUSH_BATCH:
+            written += _flush_batch(batch)
+            batch = []
+    if batch:
+        written += _flush_batch(batch)
+    return written
+
+
+def _flush_batch(article_ids: list[int]) -> int:
+    keys = {_view_key(article_id): article_id for article_id in article_ids}
+    pending = cache.get_many(list(keys))
+    taken: dict[int, int] = {}
+    for key, seen in pending.items():
+        count = _take_views(key, seen)
+        if count:
+            taken[keys[key]] = count
+    if not taken:
+        return 0
+    written = 0
+    try:
+        with transaction.atomic():
+            for article_id, count in taken.items():
+                updated = Article.objects.filter(
+                    pk=article_id, status=Article.Status.PUBLISHED
+                ).update(view_count=F("view_count") + count)
+                written += count * updated
+    except Exception:
+        for article_id, count in taken.items():
+            _give_back(_view_key(article_id), count)
+        raise
+    return written
+
+
+def _give_back(key: str, count: int) -> None:
+    try:
+        cache.incr(key, count)
+    except ValueError:
+        if not cache.add(key, count, timeout=None):
+            cache.incr(key, count)

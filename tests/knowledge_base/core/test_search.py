@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 
 from helpdesk.models import User
+from knowledge_base import search
 from knowledge_base.models import Article
 from knowledge_base.search import search_articles, search_terms, suggest_articles
 from knowledge_base.services import archive_article, save_translation
@@ -155,3 +156,38 @@ def test_postgres_search_uses_the_gin_index(make_article: MakeArticle) -> None:
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "kb_translation_search" in plan
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])  # "de": the default locale's fallback
+def test_only_a_capped_number_of_matches_is_ranked(
+    make_article: MakeArticle, monkeypatch: pytest.MonkeyPatch, locale: str
+) -> None:
+    monkeypatch.setattr(search, "RANK_CANDIDATES", 3)
+    for number in range(6):
+        make_article(f"note-{number}", f"Note {number}", "Refunds are mentioned here.")
+    in_title = make_article("refunds", "Refunds", "How the money gets back to you.")
+
+    hits = search_articles("refunds", locale, limit=20)
+    typed = suggest_articles("refu", locale)
+
+    if connection.vendor == "postgresql":  # the first 3 matches in the index's order
+        assert len(hits) == 3
+        assert len(typed) == 3
+    else:  # SQLite's FTS5 ranks every match
+        assert len(hits) == 7
+        assert hits[0].article_id == in_title.pk
+    assert [hit.rank for hit in hits] == sorted((hit.rank for hit in hits), reverse=True)
+
+
+def test_a_title_match_among_the_ranked_ones_still_comes_first(
+    make_article: MakeArticle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search, "RANK_CANDIDATES", 3)
+    in_title = make_article("refunds", "Refunds", "How the money gets back to you.")
+    for number in range(4):
+        make_article(f"note-{number}", f"Note {number}", "Refunds are mentioned here.")
+
+    hits = search_articles("refunds", "en", limit=20)
+
+    assert hits[0].article_id == in_title.pk
+    assert hits[0].rank > hits[-1].rank

@@ -16,6 +16,7 @@ from knowledge_base import services
 from knowledge_base.cache import generation
 from knowledge_base.models import Article, ArticleImage, ArticleRevision, Category
 from knowledge_base.services import KnowledgeBaseError
+from tests.caches import clear_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ MakeArticle = Callable[..., Article]
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    cache.clear()
+    clear_cache()
 
 
 def test_creating_an_article_renders_the_body_and_writes_revision_one(
@@ -225,19 +226,98 @@ def test_feedback_is_recorded_on_published_articles_only(make_article: MakeArtic
         services.record_feedback(live, locale="en", helpful=True, comment="x" * 2001)
 
 
-def test_record_view_counts_published_articles_in_one_query(
+def test_views_are_counted_in_the_cache_and_written_by_one_flush(
     make_article: MakeArticle, django_assert_num_queries: Any
 ) -> None:
     live = make_article("l", "Live")
-    draft = make_article("d", "Draft", published=False)
+    other = make_article("o", "Other")
 
-    with django_assert_num_queries(1):
-        services.record_view(live.pk)
+    with django_assert_num_queries(0):
+        for _ in range(5):
+            services.record_view(live.pk)
+    services.record_view(other.pk)
+    assert Article.objects.get(pk=live.pk).view_count == 0  # not written yet
+
+    assert services.flush_view_counts() == 6
+
+    assert Article.objects.get(pk=live.pk).view_count == 5
+    assert Article.objects.get(pk=other.pk).view_count == 1
+
+
+def test_flushing_twice_counts_no_view_twice(make_article: MakeArticle) -> None:
+    live = make_article("l", "Live")
     services.record_view(live.pk)
-    services.record_view(draft.pk)
+    services.record_view(live.pk)
 
-    assert Article.objects.get(pk=live.pk).view_count == 2
+    assert services.flush_view_counts() == 2
+    assert services.flush_view_counts() == 0
+    services.record_view(live.pk)  # a view after the flush waits for the next one
+    assert services.flush_view_counts() == 1
+
+    assert Article.objects.get(pk=live.pk).view_count == 3
+
+
+def test_views_counted_while_a_flush_takes_them_stay_for_the_next(
+    make_article: MakeArticle,
+) -> None:
+    live = make_article("l", "Live")
+    key = services._view_key(live.pk)
+    for _ in range(3):
+        services.record_view(live.pk)
+    seen = cache.get(key)
+    services.record_view(live.pk)  # between the flush's read and its take
+
+    assert services._take_views(key, seen) == 3
+    assert cache.get(key) == 1
+    # A second flush that read the same 3 finds them gone and takes nothing.
+    assert services._take_views(key, seen) == 0
+    assert cache.get(key) == 1
+
+
+def test_flush_drops_views_of_drafts_and_survives_broken_or_absent_counters(
+    make_article: MakeArticle,
+) -> None:
+    live = make_article("l", "Live")
+    draft = make_article("d", "Draft", published=False)
+    services.record_view(draft.pk)
+    services.record_view(12_345_678)  # no such article: never read, harmless
+    cache.set(services._view_key(live.pk), "not a number", timeout=None)
+
+    assert services.flush_view_counts() == 0
+
     assert Article.objects.get(pk=draft.pk).view_count == 0
+    assert Article.objects.get(pk=live.pk).view_count == 0
+    assert cache.get(services._view_key(live.pk)) is None  # the broken counter starts over
+    services.record_view(live.pk)
+    assert services.flush_view_counts() == 1
+    assert Article.objects.get(pk=live.pk).view_count == 1
+
+
+def test_negative_or_missing_counts_take_nothing(make_article: MakeArticle) -> None:
+    live = make_article("l", "Live")
+    key = services._view_key(live.pk)
+    cache.set(key, -4, timeout=None)
+
+    assert services._take_views(key, -4) == 0
+    assert services._take_views(key, None) == 0
+    assert services._take_views(key, True) == 0
+    assert services._take_views(services._view_key(999_999), 3) == 0  # gone meanwhile
+    assert services.flush_view_counts() == 0
+    assert Article.objects.get(pk=live.pk).view_count == 0
+
+
+def test_the_flush_task_is_on_the_beat_schedule_and_runs(
+    make_article: MakeArticle, settings: Any
+) -> None:
+    from knowledge_base.tasks import flush_view_counts_task
+
+    live = make_article("l", "Live")
+    services.record_view(live.pk)
+    tasks = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert tasks["knowledge_base.flush_view_counts_task"]["schedule"] == 60.0
+    assert flush_view_counts_task.delay().get() == 1
+    assert Article.objects.get(pk=live.pk).view_count == 1
 
 
 # --- Images ---------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from helpdesk import ratelimits
 from helpdesk.models import User
 from knowledge_base import services
 from knowledge_base.models import Article, Category
+from tests.caches import clear_cache
 
 
 @dataclass
@@ -37,10 +37,10 @@ def _fresh_cache_and_limits(settings: Any) -> Iterator[None]:
     settings.HELP_CENTER_DEFAULT_LOCALE = "en"
     settings.PUBLIC_BASE_URL = "https://help.shop.test"
     settings.HELP_CENTER_NAME = "Acme Outdoor Help"
-    cache.clear()
+    clear_cache()
     ratelimits.reset()
     yield
-    cache.clear()
+    clear_cache()
     ratelimits.reset()
 
 

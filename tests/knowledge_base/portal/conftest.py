@@ -8,13 +8,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from channels_inbox.models import ChannelAccount
 from helpdesk import ratelimits
 from helpdesk.models import Team, User
 from knowledge_base.models import Article, ArticleTranslation, Category
 from knowledge_base.portal.services import make_form_token
+from tests.caches import clear_cache
 from tests.channels_inbox.email_adapter.conftest import Sink, smtp_sink  # noqa: F401
 
 ACCOUNT = "support@acme.test"
@@ -22,11 +22,11 @@ ACCOUNT = "support@acme.test"
 
 @pytest.fixture(autouse=True)
 def _no_counts_left() -> Iterator[None]:
-    cache.clear()
+    clear_cache()
     ratelimits.reset()
     yield
     ratelimits.reset()
-    cache.clear()
+    clear_cache()
 
 
 @pytest.fixture
