@@ -27,6 +27,7 @@ from channels_inbox.models import ChannelAccount
 from channels_inbox.services import create_channel_account
 from customers.models import Customer, Identity, Order
 from customers.services import OrderLineData, add_identity, create_customer, upsert_order
+from demo.automation import seed_automation
 from demo.data import ADMIN, AGENTS, CHANNEL_ACCOUNTS, DEMO_PASSWORD, STORE, TEAMS
 from demo.help_center import seed_help_center
 from demo.plans import (
@@ -94,6 +95,7 @@ def seed_demo(*, customers: int, tickets: int, log: Log = lambda line: None) -> 
     _seed_customers(customer_plans, report, log)
     ticket_plans = plan_tickets(customer_plans, tickets, started)
     _seed_tickets(ticket_plans, users, teams, accounts, started, report, log)
+    report.add("automation settings", seed_automation(admin))
     report.seconds = (timezone.now() - started).total_seconds()
     return report
 
