@@ -6,6 +6,7 @@ another team, erin is a deactivated agent; customers are Customer rows, never us
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +28,16 @@ from tickets.services import InboundMessage, receive_message
 @pytest.fixture(autouse=True)
 def _media_root(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _rate_limit_counts_per_process() -> None:
+    """Rate-limit counts live under ``REDIS_KEY_PREFIX`` (read when first used), and a test's
+    ``ratelimits.reset()`` clears that prefix: in Redis shared by the xdist processes, each
+    process counts under a prefix of its own so no reset wipes another's counts mid-test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        settings_module.REDIS_KEY_PREFIX = f"{settings_module.REDIS_KEY_PREFIX}-{worker}"
 
 
 @pytest.fixture(autouse=True)

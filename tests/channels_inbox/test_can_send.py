@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -19,6 +18,7 @@ from channels_inbox.services import check_reply, reply_send_check
 from channels_inbox.sms.keywords import keyword_of
 from channels_inbox.sms.services import record_keyword
 from helpdesk.models import Team, User
+from tests.caches import clear_cache
 from tickets.models import Message, Ticket
 from tickets.services import InboundMessage, TicketError, open_ticket, receive_message
 
@@ -159,12 +159,12 @@ def test_a_messenger_reply_after_the_window_is_a_409_and_nothing_is_stored(
 @pytest.fixture
 def chat_ticket(support_team: Team) -> Iterator[Ticket]:
     account = make_account(support_team, "chat")
-    cache.clear()  # presence lives in the cache: the visitor starts offline
+    clear_cache()  # presence lives in the cache: the visitor starts offline
     ticket = customer_wrote(
         account, VISITOR, ago=timedelta(minutes=1), provider_message_id=f"{VISITOR}:1"
     )
     yield ticket
-    cache.clear()
+    clear_cache()
 
 
 def test_chat_is_always_allowed_and_says_when_the_reply_goes_by_email(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
@@ -20,6 +23,23 @@ def agent_socket(user: User) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(AgentEventsConsumer.as_asgi(), "/ws/agent/")
     communicator.scope["user"] = user
     return communicator
+
+
+async def _events_of(
+    socket: WebsocketCommunicator, ticket_id: int, *, seconds: float
+) -> list[dict[str, Any]]:
+    """Every push about ``ticket_id`` that arrives within ``seconds``. (A receive that times
+    out would cancel the consumer, so it polls with ``receive_nothing`` and reads only what
+    is there.)"""
+    found: list[dict[str, Any]] = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await socket.receive_nothing(timeout=0.1):
+            continue
+        event = await socket.receive_json_from()
+        if isinstance(event.get("data"), dict) and event["data"].get("ticket_id") == ticket_id:
+            found.append(event)
+    return found
 
 
 def test_settings_select_the_redis_channel_layer() -> None:
@@ -41,12 +61,16 @@ def test_two_agents_receive_one_ticket_event_through_redis(
 
         await sync_to_async(change_status)(ticket, Ticket.Status.PENDING, actor=agent)
 
+        expected = {
+            "event": "ticket.updated",
+            "data": {"ticket_id": ticket.pk, "fields": ["status"]},
+        }
         for socket in sockets:
-            assert await socket.receive_json_from(timeout=5) == {
-                "event": "ticket.updated",
-                "data": {"ticket_id": ticket.pk, "fields": ["status"]},
-            }
-            assert await socket.receive_nothing(0.2) is True
+            # The agents' group is the whole desk's: other test processes sharing this Redis,
+            # and the real worker's automation, push events of their own tickets meanwhile.
+            # This ticket's status change must arrive exactly once.
+            received = await _events_of(socket, ticket.pk, seconds=3)
+            assert received.count(expected) == 1, received
             await socket.disconnect()
 
     async_to_sync(body)()

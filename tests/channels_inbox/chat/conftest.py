@@ -15,13 +15,13 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.core.cache import cache
 from django.test import Client
 
 from channels_inbox.models import ChannelAccount
 from helpdesk import ratelimits
 from helpdesk.asgi import application
 from helpdesk.models import Team, User
+from tests.caches import clear_cache
 
 SLUG = "shop-chat"
 SHOP = "https://shop.example"
@@ -43,11 +43,11 @@ def _fresh_layer_and_counts(settings: Any) -> Iterator[None]:
             "LOCATION": "chat-tests",
         }
     }
-    cache.clear()
+    clear_cache()
     ratelimits.reset()
     yield
     ratelimits.reset()
-    cache.clear()
+    clear_cache()
 
 
 @pytest.fixture

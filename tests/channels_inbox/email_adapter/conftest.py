@@ -10,19 +10,19 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from django.core.cache import cache
 
 from helpdesk import ratelimits
+from tests.caches import clear_cache
 
 
 @pytest.fixture(autouse=True)
 def _no_counts_left() -> Iterator[None]:
     """The per-sender rate limit counts outlive a test."""
-    cache.clear()
+    clear_cache()
     ratelimits.reset()
     yield
     ratelimits.reset()
-    cache.clear()
+    clear_cache()
 
 
 @dataclass

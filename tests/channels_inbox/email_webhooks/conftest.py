@@ -10,11 +10,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from channels_inbox.models import ChannelAccount, InboundEvent
 from helpdesk.models import Team
+from tests.caches import clear_cache
 
 ADDRESS = "support@shop.test"
 MAILGUN_KEY = "key-mailgun-signing-0123456789"
@@ -25,9 +25,9 @@ SENDGRID_SECRET = "sg-Secret-81d3aa50c6"
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     """Used Mailgun tokens and the per-sender rate limit live in the cache."""
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 def account_for(

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from channels_inbox.models import ChannelAccount
 from helpdesk.models import Team
+from tests.caches import clear_cache
 from tests.channels_inbox.meta_messaging.fake_graph import FakeGraph
 from tests.channels_inbox.meta_messaging.notifications import MESSENGER as FB
 
@@ -17,9 +17,9 @@ from tests.channels_inbox.meta_messaging.notifications import MESSENGER as FB
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     """Profile names, our own mids and replies sent in parts are remembered in the cache."""
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from channels_inbox.models import ChannelAccount, InboundEvent
 from helpdesk.models import User
+from tests.caches import clear_cache
 from tests.channels_inbox.meta_messaging.fake_graph import FakeGraph
 from tests.channels_inbox.meta_messaging.notifications import MESSENGER as FB
 from tests.channels_inbox.meta_messaging.notifications import events
@@ -106,7 +106,7 @@ def test_the_echo_of_our_reply_is_matched_by_its_mid_once_the_cache_has_forgotte
     with django_capture_on_commit_callbacks(execute=True):
         reply = add_reply(ticket, author=agent, text="It ships tomorrow.")
     reply.refresh_from_db()
-    cache.clear()
+    clear_cache()
 
     FB.deliver(
         django_capture_on_commit_callbacks,

@@ -11,11 +11,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from channels_inbox.models import ChannelAccount, InboundEvent
 from helpdesk.models import Team
+from tests.caches import clear_cache
 from tests.channels_inbox.whatsapp.fake_graph import FakeGraph
 
 APP_SECRET = "wa-app-secret-3f9c0d"
@@ -38,9 +38,9 @@ _wamids = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     """A reply sent in several parts remembers its progress in the cache."""
-    cache.clear()
+    clear_cache()
     yield
-    cache.clear()
+    clear_cache()
 
 
 @pytest.fixture
