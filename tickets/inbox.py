@@ -54,7 +54,8 @@ SLA_AT_RISK_WITHIN = timedelta(hours=1)
 SOLVED_RECENTLY_WITHIN = timedelta(days=7)
 # How long one agent's counts are reused while no ticket changes. The time-bound views (SLA
 # at risk, solved recently) move on their own, so the counts are computed again at least
-# this often.
+# this often. (An expiry, not a bucket of the clock in the key: two requests a moment apart
+# never straddle it.)
 COUNTS_CACHE_SECONDS = 30
 PAGE_SIZE = 50
 PREVIEW_LENGTH = 160
@@ -191,10 +192,10 @@ def view_counts(user: User, now: datetime | None = None) -> dict[str, int]:
     Every page and every live refresh of every agent shows the counts, and at a million
     tickets the query costs far more than the rest of the page. So they are kept in the
     cache under the tickets' version (the latest ``updated_at`` and the highest id, two
-    index lookups: every service saves ``updated_at``) and a 30-second bucket of the clock,
-    for the views that move with time alone."""
+    index lookups: every service saves ``updated_at``) for at most 30 seconds, for the views
+    that move with time alone (SLA at risk, solved recently)."""
     now = now or timezone.now()
-    key = _counts_cache_key(user, now)
+    key = _counts_cache_key(user)
     cached = cache.get(key)
     if isinstance(cached, dict):
         return cached
@@ -203,11 +204,10 @@ def view_counts(user: User, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _counts_cache_key(user: User, now: datetime) -> str:
+def _counts_cache_key(user: User) -> str:
     version = Ticket.objects.aggregate(updated=Max("updated_at"), top=Max("id"))
     updated = version["updated"].timestamp() if version["updated"] else 0
-    bucket = int(now.timestamp() // COUNTS_CACHE_SECONDS)
-    return f"inbox:counts:{user.pk}:{updated:.6f}:{version['top'] or 0}:{bucket}"
+    return f"inbox:counts:{user.pk}:{updated:.6f}:{version['top'] or 0}"
 
 
 def _count_views(user: User, now: datetime) -> dict[str, int]:
