@@ -42,8 +42,9 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from automation.models import AgentRoutingState, TeamRouting
+from helpdesk.events import enqueue_on_commit
 from helpdesk.models import Team, User
-from helpdesk.services import check_admin
+from helpdesk.services import check_admin, update_agent
 from helpdesk.services import set_availability as set_agent_availability
 from tickets.models import Ticket, TicketActivity
 from tickets.services import (
@@ -429,8 +430,28 @@ def configure_routing(
         routing.capacity_statuses = list(capacity_statuses)
         routing.full_clean()
         routing.save()
-        transaction.on_commit(lambda: drain_queue(team.pk), robust=True)
+        _drain_after_commit(team.pk)
     return routing
+
+
+def _drain_after_commit(team_id: int) -> None:
+    # A worker hands out the waiting tickets, not the admin's request.
+    from automation.routing.tasks import drain_routing_queue_task
+
+    enqueue_on_commit(drain_routing_queue_task, team_id)
+
+
+def update_agent_routing(agent: User, *, actor: User, **changes: object) -> User:
+    """Change what routing knows of an agent (teams, capacity, skills, languages,
+    availability) through ``helpdesk.services.update_agent``, then have a worker drain the
+    queues of the agent's teams: a new member or a larger capacity may take waiting
+    tickets."""
+    from automation.routing.tasks import drain_agent_queues_task
+
+    with transaction.atomic():
+        updated = update_agent(agent, actor=actor, **changes)  # type: ignore[arg-type]
+        enqueue_on_commit(drain_agent_queues_task, agent.pk)
+    return updated
 
 
 def check_languages(values: Iterable[str]) -> list[str]:

@@ -29,3 +29,8 @@ def route_ticket_task(ticket_id: int, reason: str = "") -> int | None:
 @shared_task(name="automation.drain_routing_queue_task")
 def drain_routing_queue_task(team_id: int) -> int:
     return services.drain_queue(team_id)
+
+
+@shared_task(name="automation.drain_agent_queues_task")
+def drain_agent_queues_task(user_id: int) -> int:
+    return services.drain_queues_of_agent(user_id)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,7 +26,7 @@ from automation.routing.forms import (
 )
 from automation.web import acting_user, add_errors, admin_required
 from helpdesk.models import Team, User
-from helpdesk.services import HelpdeskError, create_team, update_agent
+from helpdesk.services import HelpdeskError, create_team
 
 admin_only = admin_required("Only admins can change routing and teams.")
 
@@ -180,10 +179,7 @@ def team_member_remove(request: HttpRequest, team_id: int, user_id: int) -> Http
 
 
 def _set_teams(request: HttpRequest, agent: User, teams: list[Team]) -> None:
-    with transaction.atomic():
-        update_agent(agent, actor=acting_user(request), teams=teams)
-        # A new member may have room for the team's waiting tickets.
-        transaction.on_commit(lambda: services.drain_queues_of_agent(agent.pk), robust=True)
+    services.update_agent_routing(agent, actor=acting_user(request), teams=teams)
 
 
 @admin_only
@@ -196,19 +192,14 @@ def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                with transaction.atomic():
-                    update_agent(
-                        agent,
-                        actor=acting_user(request),
-                        capacity=data["capacity"],
-                        skills=data["skills"],
-                        languages=data["languages"],
-                        availability=data["availability"],
-                    )
-                    # More capacity (or new skills) may take tickets from the queue now.
-                    transaction.on_commit(
-                        lambda: services.drain_queues_of_agent(agent.pk), robust=True
-                    )
+                services.update_agent_routing(
+                    agent,
+                    actor=acting_user(request),
+                    capacity=data["capacity"],
+                    skills=data["skills"],
+                    languages=data["languages"],
+                    availability=data["availability"],
+                )
             except (ValidationError, HelpdeskError) as error:
                 if isinstance(error, ValidationError):
                     add_errors(form, error)
