@@ -145,5 +145,12 @@ def test_weekly_hours_are_validated_strictly(value: object, message: str) -> Non
         validate_weekly_hours(value)
 
 
-def test_a_full_day_validates() -> None:
-    validate_weekly_hours({"sunday": [["00:00", "24:00"]]})
+def test_a_full_day_validates_and_is_open_until_midnight() -> None:
+    weekly = {"sunday": [["00:00", "24:00"]]}
+    validate_weekly_hours(weekly)  # raises on a refusal
+    hours = BusinessHours.objects.create(
+        name="Sundays", time_zone="Europe/Berlin", weekly_hours=weekly
+    )
+
+    assert is_open(hours, berlin(2026, 6, 7, 23, 59))
+    assert not is_open(hours, berlin(2026, 6, 8, 0, 0))
