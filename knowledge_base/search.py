@@ -4,9 +4,9 @@ PostgreSQL: each translation carries a stored, generated ``search_vector`` colum
 0001; not a model field, so the ORM never writes it): title weighted A, summary B, body C,
 each through the text search configuration of the translation's locale (``english``,
 ``german``, else ``simple``), so "shipping" finds "shipped" in English and "Versand" finds
-"Versandkosten" stems in German. A GIN index serves the match; ``ts_rank`` orders by the
-weights (of at most ``RANK_CANDIDATES`` matches per locale) and ``ts_headline`` cuts the
-snippets.
+"Versandkosten" stems in German. A GIN index serves the match (a partial one per locale,
+migration 0003); ``ts_rank`` orders by the weights (of at most ``RANK_CANDIDATES`` matches
+per locale) and ``ts_headline`` cuts the snippets of the page shown.
 
 SQLite: the FTS5 table ``kb_translation_fts`` over title, summary and body text (Porter
 stemming on Unicode tokens), kept in step with ``knowledge_base_articletranslation`` by
@@ -84,6 +84,23 @@ def search_articles(
     return _search(search_terms(query), locale, limit=limit, offset=offset, prefix=False)
 
 
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    has_next: bool
+
+
+def search_page(query: str, locale: str, *, page_size: int, offset: int = 0) -> SearchPage:
+    """As ``search_articles``, one page of ``page_size`` hits, and whether another page
+    follows. The hit after the page is looked up, but no snippet is cut for it."""
+    terms = search_terms(query)
+    if not terms or page_size <= 0:
+        return SearchPage([], has_next=False)
+    page_size = min(page_size, 100)
+    hits = _search(terms, locale, limit=page_size, offset=offset, prefix=False, lookahead=True)
+    return SearchPage(hits[:page_size], has_next=len(hits) > page_size)
+
+
 def suggest_articles(query: str, locale: str, limit: int = 5) -> list[SearchHit]:
     """As ``search_articles``, but the last word matches as a prefix: results while the
     visitor is still typing it."""
@@ -101,17 +118,25 @@ def highlight_html(text: str) -> SafeString:
 
 
 def _search(
-    terms: list[str], locale: str, *, limit: int, offset: int, prefix: bool
+    terms: list[str],
+    locale: str,
+    *,
+    limit: int,
+    offset: int,
+    prefix: bool,
+    lookahead: bool = False,
 ) -> list[SearchHit]:
+    """``limit`` hits from ``offset``, plus, with ``lookahead``, the one after them (its
+    snippets may be left uncut)."""
     if not terms or limit <= 0:
         return []
     limit = min(limit, 100)
     offset = max(offset, 0)
     default_locale = settings.HELP_CENTER_DEFAULT_LOCALE
     if connection.vendor == "postgresql":
-        rows = _postgres_rows(terms, locale, default_locale, limit, offset, prefix)
+        rows = _postgres_rows(terms, locale, default_locale, limit, offset, prefix, lookahead)
     else:
-        rows = _sqlite_rows(terms, locale, default_locale, limit, offset, prefix)
+        rows = _sqlite_rows(terms, locale, default_locale, limit + int(lookahead), offset, prefix)
     return [_hit(row) for row in rows]
 
 
@@ -156,41 +181,60 @@ def _tsquery_text(terms: list[str], prefix: bool) -> str:
     return " & ".join(parts)
 
 
-def _candidates_sql(locale_param: str, query_column: str, untranslated: bool) -> str:
-    """A branch's translations to rank: the first RANK_CANDIDATES of its matches in the
-    GIN index's order, unranked (a plain match needs no recheck, so no stored vector is
-    read, and the scan stops at the cap)."""
-    not_translated = ""
-    if untranslated:
-        not_translated = f"""AND NOT EXISTS (
-              SELECT 1 FROM {TABLE} AS own
-              WHERE own.article_id = translation.article_id AND own.locale = %(locale)s)
-        """  # noqa: S608 - the table name is our constant; the locale is a parameter
+def _visitor_branch_sql() -> str:
+    """The visitor's locale: the first RANK_CANDIDATES published matches in the GIN index's
+    order, ranked as they are read (the LIMIT stops the scan, so no other match is read or
+    ranked)."""
     return f"""(
-        SELECT translation.id FROM {TABLE} AS translation
+        SELECT translation.id, query.wanted AS matched, %(wanted_config)s AS config,
+               ts_rank(%(weights)s, translation.search_vector, query.wanted) AS rank
+        FROM {TABLE} AS translation
         CROSS JOIN query
         JOIN knowledge_base_article AS article ON article.id = translation.article_id
-        WHERE translation.locale = %({locale_param})s
-          AND translation.search_vector @@ query.{query_column}
+        WHERE translation.locale = %(locale)s
+          AND translation.search_vector @@ query.wanted
           AND article.status = 'published'
-          {not_translated}
         LIMIT %(cap)s
     )"""  # noqa: S608 - the table name is our constant; every value is a parameter
 
 
-def _branch_sql(locale_param: str, query_column: str, config_param: str, fallback: bool) -> str:
-    return f"""
-        SELECT translation.id, translation.article_id, query.{query_column} AS matched,
-               %({config_param})s AS config,
-               ts_rank(%(weights)s, translation.search_vector, query.{query_column}) AS rank
-        FROM {_candidates_sql(locale_param, query_column, fallback)} AS candidate
-        JOIN {TABLE} AS translation ON translation.id = candidate.id
+def _fallback_branch_sql() -> str:
+    """The default locale's translations of articles not translated into the visitor's
+    locale, among the first RANK_CANDIDATES published default-locale matches in the GIN
+    index's order.
+
+    The cap comes before the "not translated" test on purpose: in a help center translated
+    throughout, nearly every default-locale match has a translation of its own, and testing
+    each of a broad word's thousands of matches (a heap row and an index probe apiece) would
+    cost more than everything else a search does."""
+    return f"""(
+        SELECT scanned.id, query.fallback AS matched, %(default_config)s AS config,
+               ts_rank(%(weights)s, scanned.search_vector, query.fallback) AS rank
+        FROM (
+            SELECT translation.id, translation.article_id, translation.search_vector
+            FROM {TABLE} AS translation
+            CROSS JOIN query
+            JOIN knowledge_base_article AS article ON article.id = translation.article_id
+            WHERE translation.locale = %(default_locale)s
+              AND translation.search_vector @@ query.fallback
+              AND article.status = 'published'
+            LIMIT %(cap)s
+        ) AS scanned
         CROSS JOIN query
-    """  # noqa: S608 - the table name is our constant; every value is a parameter
+        WHERE NOT EXISTS (
+              SELECT 1 FROM {TABLE} AS own
+              WHERE own.article_id = scanned.article_id AND own.locale = %(locale)s)
+    )"""  # noqa: S608 - the table name is our constant; every value is a parameter
 
 
 def _postgres_rows(
-    terms: list[str], locale: str, default_locale: str, limit: int, offset: int, prefix: bool
+    terms: list[str],
+    locale: str,
+    default_locale: str,
+    limit: int,
+    offset: int,
+    prefix: bool,
+    lookahead: bool,
 ) -> list[tuple[Any, ...]]:
     text = _tsquery_text(terms, prefix)
     headline_options = (
@@ -198,42 +242,57 @@ def _postgres_rows(
         f'MinWords={SNIPPET_WORDS // 2}, MaxFragments=1, FragmentDelimiter=" … "'
     )
     title_options = f"StartSel={MARK_START}, StopSel={MARK_END}, HighlightAll=true"
-    # Matching and ranking cost grows with every matching translation, so each branch ranks
-    # only the first RANK_CANDIDATES matches the GIN index yields: a word in thousands of
-    # articles then costs about what one in a few hundred does. Past the cap, which matches
-    # are ranked is the index's (physical) order, not relevance: a trade of recall on very
-    # broad words for speed; a second word narrows the matches below the cap. The fallback
-    # branch (the default locale's translations of articles not translated into the
-    # visitor's locale) is its own query, so its NOT EXISTS is an anti-join on the unique
-    # (article, locale) index instead of a scan of every translation. Headlines, the costly
-    # part, are cut only for the page of hits the outer query keeps.
-    matches = _branch_sql("locale", "wanted", "wanted_config", False)
+    # Matching and ranking cost grows with every matching translation, so each branch reads
+    # and ranks only the first RANK_CANDIDATES matches the GIN index yields: a word in
+    # thousands of articles then costs about what one in a few hundred does. Past the cap,
+    # which matches are ranked is the index's (physical) order, not relevance: a trade of
+    # recall on very broad words for speed; a second word narrows the matches below the
+    # cap. Only the page of hits the visitor sees is joined to its article and category and
+    # has its headlines cut (ts_headline, the costly part, re-parses the whole text).
+    #
+    # The query words are a MATERIALIZED CTE on purpose: hidden from the planner, a match is
+    # estimated rare, which keeps every branch on a bitmap scan of its locale's GIN index
+    # (see LOCALE_INDEXES) that the LIMIT cuts short. A constant tsquery would let the
+    # planner see that a common word matches half the table and walk another index in
+    # article order instead, testing the stored vector of every row it passes.
+    matches = _visitor_branch_sql()
     if locale != default_locale:
-        matches += " UNION ALL " + _branch_sql("default_locale", "fallback", "default_config", True)
+        matches += " UNION ALL " + _fallback_branch_sql()
     sql = f"""
-        WITH query AS (
+        WITH query AS MATERIALIZED (
             SELECT to_tsquery(%(wanted_config)s::regconfig, %(text)s) AS wanted,
                    to_tsquery(%(default_config)s::regconfig, %(text)s) AS fallback
         ),
-        matches AS ({matches}),
-        hits AS (
-            SELECT matches.id, matches.article_id, matches.matched, matches.config,
-                   matches.rank, category.slug AS category_slug, article.slug AS article_slug
-            FROM matches
-            JOIN knowledge_base_article AS article ON article.id = matches.article_id
-            JOIN knowledge_base_category AS category ON category.id = article.category_id
+        ranked AS (
+            SELECT matches.id, matches.matched, matches.config, matches.rank
+            FROM ({matches}) AS matches
             ORDER BY matches.rank DESC, matches.id
-            LIMIT %(limit)s OFFSET %(offset)s
+            LIMIT %(fetch)s OFFSET %(offset)s
+        ),
+        hits AS (
+            SELECT ranked.*,
+                   row_number() OVER (ORDER BY ranked.rank DESC, ranked.id) <= %(limit)s
+                       AS shown
+            FROM ranked
         )
-        SELECT hits.id, hits.article_id, translation.locale, translation.title,
-               translation.summary, hits.category_slug, hits.article_slug, hits.rank,
-               ts_headline(hits.config::regconfig, translation.title, hits.matched,
-                           %(title_options)s),
-               ts_headline(hits.config::regconfig, translation.body_text, hits.matched,
-                           %(headline_options)s),
-               ts_headline(hits.config::regconfig, translation.summary, hits.matched,
-                           %(title_options)s)
-        FROM hits JOIN {TABLE} AS translation ON translation.id = hits.id
+        SELECT hits.id, translation.article_id, translation.locale, translation.title,
+               translation.summary, category.slug, article.slug, hits.rank,
+               CASE WHEN hits.shown THEN
+                   ts_headline(hits.config::regconfig, translation.title, hits.matched,
+                               %(title_options)s)
+               END,
+               CASE WHEN hits.shown THEN
+                   ts_headline(hits.config::regconfig, translation.body_text, hits.matched,
+                               %(headline_options)s)
+               END,
+               CASE WHEN hits.shown THEN
+                   ts_headline(hits.config::regconfig, translation.summary, hits.matched,
+                               %(title_options)s)
+               END
+        FROM hits
+        JOIN {TABLE} AS translation ON translation.id = hits.id
+        JOIN knowledge_base_article AS article ON article.id = translation.article_id
+        JOIN knowledge_base_category AS category ON category.id = article.category_id
         ORDER BY hits.rank DESC, hits.id
     """  # noqa: S608 - table names are our constants; every value is a parameter
     params: dict[str, Any] = {
@@ -245,6 +304,7 @@ def _postgres_rows(
         "default_locale": default_locale,
         "weights": POSTGRES_WEIGHTS,
         "limit": limit,
+        "fetch": limit + int(lookahead),
         "offset": offset,
         "title_options": title_options,
         "headline_options": headline_options,
@@ -332,6 +392,41 @@ def _postgres_statements() -> tuple[str, ...]:
         ") STORED",
         f"CREATE INDEX {INDEX_NAME} ON {TABLE} USING gin (search_vector)",
     )
+
+
+def _locale_index_predicates() -> dict[str, str]:
+    """Index name → the translations it holds: one partial index per locale with a
+    configuration of its own, one for every other locale. A search branch names a single
+    locale, which implies exactly one of these predicates."""
+    own = list(SEARCH_CONFIGS)
+    predicates = {
+        f"{INDEX_NAME}_{locale.replace('-', '_')}": f"locale = '{locale}'" for locale in own
+    }
+    predicates[f"{INDEX_NAME}_other"] = " AND ".join(f"locale <> '{locale}'" for locale in own)
+    return predicates
+
+
+# Names of the per-locale partial GIN indexes (migration 0003). The full index serves any
+# query over every locale; these let a branch's bitmap hold only its own locale's matches, so
+# a word that every translation shares (a product name) is read once, not once per locale.
+# A change to SEARCH_CONFIGS needs a migration that re-creates the column and these.
+LOCALE_INDEXES = tuple(_locale_index_predicates())
+
+
+def install_locale_indexes(schema_editor: Any) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name, predicate in _locale_index_predicates().items():
+        schema_editor.execute(
+            f"CREATE INDEX {name} ON {TABLE} USING gin (search_vector) WHERE {predicate}"
+        )
+
+
+def remove_locale_indexes(schema_editor: Any) -> None:
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    for name in _locale_index_predicates():
+        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
 
 
 _POSTGRES_DROP = (

@@ -44,7 +44,7 @@ from knowledge_base.models import (
     CategoryTranslation,
     SectionTranslation,
 )
-from knowledge_base.search import search_articles, suggest_articles
+from knowledge_base.search import search_page, suggest_articles
 
 PUBLISHED = Article.Status.PUBLISHED
 POPULAR_COUNT = 8
@@ -435,16 +435,16 @@ def search(request: HttpRequest) -> HttpResponse:
             )
             response["Retry-After"] = str(SEARCH_LIMIT.seconds)
             return response
-        hits = search_articles(
+        page = search_page(
             query,
             locale,
-            limit=SEARCH_PAGE_SIZE + 1,
+            page_size=SEARCH_PAGE_SIZE,
             offset=(page_number - 1) * SEARCH_PAGE_SIZE,
         )
-        context["has_next"] = len(hits) > SEARCH_PAGE_SIZE
+        context["has_next"] = page.has_next
         context["hits"] = [
             (hit, links.article_path(hit.category_slug, hit.article_slug, locale))
-            for hit in hits[:SEARCH_PAGE_SIZE]
+            for hit in page.hits
         ]
         base = f"{reverse('help:search')}?lang={locale}&q="
         context["page_base_url"] = base

@@ -191,3 +191,61 @@ def test_a_title_match_among_the_ranked_ones_still_comes_first(
 
     assert hits[0].article_id == in_title.pk
     assert hits[0].rank > hits[-1].rank
+
+
+def test_a_search_page_says_whether_another_follows(make_article: MakeArticle) -> None:
+    for number in range(3):
+        make_article(f"crate-{number}", f"Crate {number}", "crate " * (number + 1))
+
+    first = search.search_page("crate", "en", page_size=2)
+    last = search.search_page("crate", "en", page_size=2, offset=2)
+
+    assert [hit.article_id for hit in first.hits] == [
+        hit.article_id for hit in search_articles("crate", "en", limit=2)
+    ]
+    assert first.has_next is True
+    assert len(last.hits) == 1
+    assert last.has_next is False
+    assert all("<mark>" in hit.title_html for hit in first.hits + last.hits)
+
+
+def test_fallback_finds_untranslated_articles_among_translated_ones(
+    make_article: MakeArticle,
+) -> None:
+    translated = make_article(
+        "lockers",
+        "Parcel lockers",
+        "Pick up at a locker.",
+        translations={"de": ("Paketstationen", "", "Abholung an der Paketstation.")},
+    )
+    untranslated = make_article("lockers-abroad", "Lockers abroad", "Locker in France.")
+
+    hits = search_articles("locker", "de")
+
+    assert [(hit.article_id, hit.locale) for hit in hits] == [(untranslated.pk, "en")]
+    assert translated.pk not in {hit.article_id for hit in hits}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's partial indexes")
+def test_postgres_has_a_search_index_per_locale() -> None:
+    """Each search branch names one locale, whose partial index holds only its matches."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename = 'knowledge_base_articletranslation' "
+            "AND indexname LIKE 'kb_translation_search_%%'"
+        )
+        definitions = dict(cursor.fetchall())
+
+    assert sorted(definitions) == sorted(search.LOCALE_INDEXES)
+    assert sorted(definitions) == [
+        "kb_translation_search_de",
+        "kb_translation_search_en",
+        "kb_translation_search_other",
+    ]
+    for name, definition in definitions.items():
+        assert "USING gin (search_vector) WHERE" in definition, name
+    assert "(locale)::text = 'en'::text" in definitions["kb_translation_search_en"]
+    assert "(locale)::text = 'de'::text" in definitions["kb_translation_search_de"]
+    assert "(locale)::text <> 'en'::text" in definitions["kb_translation_search_other"]
+    assert "(locale)::text <> 'de'::text" in definitions["kb_translation_search_other"]
