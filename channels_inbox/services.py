@@ -396,23 +396,30 @@ def store_inbound_event(
         raise ValueError("An inbound event needs the provider's id of the delivery.")
     if not isinstance(payload, bytes | bytearray | memoryview):
         raise ValueError("An inbound event's payload is the raw bytes received.")
-    clean_headers = {str(name): str(value) for name, value in (headers or {}).items()}
+    event = InboundEvent(
+        channel_account=account,
+        external_id=key,
+        payload=bytes(payload),
+        headers={str(name): str(value) for name, value in (headers or {}).items()},
+    )
     # Insert first and look only on a conflict: a repeat is the rare case, and the entry
     # points answer the provider only once this has returned.
     try:
-        with transaction.atomic():
-            event = InboundEvent.objects.create(
-                channel_account=account,
-                external_id=key,
-                payload=bytes(payload),
-                headers=clean_headers,
-            )
-            transaction.on_commit(request_inbound_processing, robust=True)
+        if transaction.get_connection().in_atomic_block:
+            # The caller's transaction must survive a repeat: the INSERT gets a savepoint.
+            with transaction.atomic():
+                event.save(force_insert=True)
+        else:
+            # In autocommit the INSERT is its own transaction and a repeat's failure leaves
+            # nothing to roll back: one statement, where a transaction would cost three.
+            event.save(force_insert=True)
     except IntegrityError:
         existing = InboundEvent.objects.filter(channel_account=account, external_id=key).first()
         if existing is None:  # not the unique constraint after all
             raise
         return existing, False
+    # Right away in autocommit, else once the caller's transaction commits.
+    transaction.on_commit(request_inbound_processing, robust=True)
     return event, True
 
 

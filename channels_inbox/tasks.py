@@ -11,15 +11,18 @@ message, a dead worker or a Redis outage left behind.
 from __future__ import annotations
 
 import logging
+import weakref
 from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from redis import Redis
 
 from channels_inbox import services
 from channels_inbox.adapters import ChannelError, ParseResult, get_adapter
@@ -166,12 +169,38 @@ def _slot_key(slot: int) -> str:
     return f"inbound-batch-slot:{slot}"
 
 
+def _taken_slots(keys: list[str]) -> set[str]:
+    """Which of the slot ``keys`` are taken, in one round trip."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, RedisCache):
+        return set(backend.get_many(keys))
+    # Called after every stored event: a bare MGET on a client kept for the process, where
+    # RedisCache.get_many builds a new redis.Redis for each call (more CPU than the round
+    # trip) and unpickles values whose presence is all that counts.
+    values = _slot_client(backend).mget([backend.make_key(key) for key in keys])
+    return {key for key, value in zip(keys, values, strict=True) if value is not None}
+
+
+# One client per cache backend (one per thread): redis.Redis is safe to share, and its
+# connections come from the backend's own pool, which lives as long as the backend.
+_slot_clients: weakref.WeakKeyDictionary[RedisCache, Redis] = weakref.WeakKeyDictionary()
+
+
+def _slot_client(backend: RedisCache) -> Redis:
+    client = _slot_clients.get(backend)
+    if client is None:
+        # The primary, as cache.add() and delete() use: a replica may lag behind them.
+        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
+        _slot_clients[backend] = client
+    return client
+
+
 def request_inbound_processing() -> None:
     """Have new events processed soon: called once an event's storing has committed."""
     keys = [_slot_key(slot) for slot in range(settings.INBOUND_BATCH_WORKERS)]
     # One look at every slot first: in a burst they are all taken, and each add() would be
     # a round trip of its own.
-    taken = cache.get_many(keys)
+    taken = _taken_slots(keys)
     for slot, key in enumerate(keys):
         if key not in taken and cache.add(key, 1, timeout=BATCH_SLOT_TIMEOUT):
             try:

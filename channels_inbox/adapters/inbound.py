@@ -11,7 +11,12 @@ also for a repeated delivery, which stores nothing.
 from __future__ import annotations
 
 import hmac
+import weakref
+from typing import Any, NamedTuple
 
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Col
 from django.http import HttpRequest, HttpResponse
 
 from channels_inbox.models import ChannelAccount
@@ -26,11 +31,59 @@ class UnreadableBody(ValueError):
 
 
 def active_account(slug: str, kind: str) -> ChannelAccount | None:
-    # get(), not first(): the slug is unique, and first() would sort by the model's ordering.
-    try:
-        return ChannelAccount.objects.get(slug=slug, kind=kind, is_active=True)
-    except ChannelAccount.DoesNotExist:
+    """The active account of ``kind`` at ``slug``, or None. Read from the database on every
+    call, never kept between requests: an account deactivated, or given a new secret, holds
+    from the next request on, in every process."""
+    # The statement and the row's conversions are worked out once per database connection:
+    # the ORM compiling the same lookup anew on every request made it the costliest step of
+    # a webhook. The row becomes the model as a queryset would make it (the backend's and
+    # the fields' conversions, then from_db).
+    database = connections[router.db_for_read(ChannelAccount)]
+    query = _account_queries.get(database)
+    if query is None:
+        query = _account_queries[database] = _active_account_query(database)
+    with database.cursor() as cursor:
+        cursor.execute(query.sql, [slug, kind, True])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    values = list(row)
+    for index, column, converters in query.converters:
+        for convert in converters:
+            values[index] = convert(values[index], column, database)
+    return ChannelAccount.from_db(database.alias, query.attnames, values)
+
+
+class _AccountQuery(NamedTuple):
+    sql: str
+    attnames: list[str]
+    converters: list[tuple[int, Col, list[Any]]]
+
+
+_account_queries: weakref.WeakKeyDictionary[BaseDatabaseWrapper, _AccountQuery] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _active_account_query(database: BaseDatabaseWrapper) -> _AccountQuery:
+    """Every column of the row (a deferred one would cost a query of its own when read) of
+    the account at a slug, of a kind, if active; the slug is unique, so no ordering."""
+    meta = ChannelAccount._meta
+    quote = database.ops.quote_name
+    fields = meta.concrete_fields
+    name = {field.name: quote(field.column) for field in fields}
+    sql = (
+        f"SELECT {', '.join(name.values())} FROM {quote(meta.db_table)} "  # noqa: S608 (names only)
+        f"WHERE {name['slug']} = %s AND {name['kind']} = %s AND {name['is_active']} = %s"
+    )
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col(meta.db_table)
+        # As SQLCompiler.get_converters: the backend's first, then the field's.
+        found = database.ops.get_db_converters(column) + column.get_db_converters(database)
+        if found:
+            converters.append((index, column, found))
+    return _AccountQuery(sql, [field.attname for field in fields], converters)
 
 
 def credential(account: ChannelAccount, name: str) -> str:

@@ -106,8 +106,13 @@ def _receive(request: HttpRequest, account: ChannelAccount, product: Product) ->
         return unreadable(str(error))
     key = notification.delivery_key(body)
     headers = {SIGNATURE_HEADER: signature or ""}
+    others = _other_accounts(account, notification, body, signature)
+    if not others:
+        # The usual post, about the one account: its INSERT commits on its own.
+        store_inbound_event(account, external_id=key, payload=body, headers=headers)
+        return plain("OK", 200)
     with transaction.atomic():
-        for target in [account, *_other_accounts(account, notification, body, signature)]:
+        for target in [account, *others]:
             store_inbound_event(target, external_id=key, payload=body, headers=headers)
     return plain("OK", 200)
 

@@ -43,10 +43,9 @@ from channels_inbox.adapters.inbound import (
     try_later,
     unreadable,
 )
-from channels_inbox.models import ChannelAccount
 from channels_inbox.services import store_inbound_event
 from channels_inbox.sms.adapter import MESSAGE_WEBHOOK, STATUS_WEBHOOK, field, parse_form
-from channels_inbox.sms.keywords import keyword_of
+from channels_inbox.sms.keywords import Keyword, keyword_of
 from channels_inbox.sms.services import record_keyword
 from channels_inbox.sms.signature import is_valid_form_signature
 from customers.identities import normalize_address
@@ -113,28 +112,37 @@ def _receive(request: HttpRequest, slug: str, webhook: str) -> HttpResponse:
         if not sid or not field(fields, "From").strip():
             return unreadable("no MessageSid or From")
         external_id = sid
+    opt_keyword = _opt_keyword(fields) if webhook == MESSAGE_WEBHOOK else None
+    headers = {"webhook": webhook}
     try:
-        with transaction.atomic():
-            _event, created = store_inbound_event(
-                account, external_id=external_id, payload=body, headers={"webhook": webhook}
-            )
-            if created and webhook == MESSAGE_WEBHOOK:
-                _record_keyword(account, fields)
+        if opt_keyword is None:
+            # Nothing else to write (the usual post): the INSERT commits on its own.
+            store_inbound_event(account, external_id=external_id, payload=body, headers=headers)
+        else:
+            with transaction.atomic():
+                _event, created = store_inbound_event(
+                    account, external_id=external_id, payload=body, headers=headers
+                )
+                if created:
+                    address, keyword = opt_keyword
+                    record_keyword(account, address=address, keyword=keyword)
     except DatabaseError:
         logger.exception("Database unavailable while storing a Twilio post for %r", account)
         return try_later()
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")
 
 
-def _record_keyword(account: ChannelAccount, fields: dict[str, list[str]]) -> None:
+def _opt_keyword(fields: dict[str, list[str]]) -> tuple[str, Keyword] | None:
+    """The sender's number (E.164) and the keyword a message is, or None for an ordinary
+    message or a sender that is not a number of this channel."""
     keyword = keyword_of(field(fields, "Body"), field(fields, "OptOutType"))
     if keyword is None:
-        return
+        return None
     sender = field(fields, "From").strip()
     if ":" in sender and not sender.lower().startswith("tel:"):
-        return  # another channel's address (whatsapp:+1...): not this account's SMS
+        return None  # another channel's address (whatsapp:+1...): not this account's SMS
     try:
         address = normalize_address(ChannelKind.SMS, sender)
     except ValidationError:
-        return  # not a number we could ever send to
-    record_keyword(account, address=address, keyword=keyword)
+        return None  # not a number we could ever send to
+    return address, keyword
