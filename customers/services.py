@@ -84,10 +84,13 @@ def resolve_sender(kind: str, address: str, *, display_name: str = "") -> Resolv
     simultaneous first messages creates the customer; the other one finds it.
     """
     normalized = normalize_address(kind, address)
-    identity = (
-        Identity.objects.select_related("customer").filter(kind=kind, address=normalized).first()
-    )
-    if identity is not None:
+    # get(), not first(): the address is unique, and first() would sort the joined rows,
+    # which Django compiles at a cost that shows on every inbound message.
+    try:
+        identity = Identity.objects.select_related("customer").get(kind=kind, address=normalized)
+    except Identity.DoesNotExist:
+        pass
+    else:
         return ResolvedSender(identity.customer, identity, created=False)
     try:
         with transaction.atomic():

@@ -341,9 +341,12 @@ def _by_references(inbound: InboundMessage, channel_account: Any) -> ThreadMatch
     # Provider ids are unique per channel account only (the same contract as the
     # idempotency check), so a reference never reaches into another account's messages.
     # Both directions count: our outbound replies store the Message-ID we generated.
+    # Only what the match needs: the caller locks and reloads the ticket it picks, and the
+    # full rows of two wide models made every reply pay for compiling and building them.
     earlier = (
         Message.objects.filter(provider_message_id__in=references, channel_account=channel_account)
         .select_related("ticket")
+        .only("provider_message_id", "ticket__id", "ticket__merged_into_id")
         .order_by("id")
     )
     tickets = {message.provider_message_id: message.ticket for message in earlier}
@@ -417,6 +420,8 @@ def _by_active_conversation(
     # conversation, and a follow-up ticket would split it. Two plain queries rather than one
     # sorted by a CASE: nearly every chat message continues an active ticket, so the second
     # one rarely runs, and a CASE is compiled again for every message.
+    # Only the key: the caller locks and reloads the ticket.
+    tickets = tickets.only("pk")
     ticket = tickets.filter(status__in=Ticket.ACTIVE_STATUSES).order_by("-id").first()
     if ticket is None and not active_only:
         ticket = tickets.order_by("-id").first()
@@ -431,6 +436,7 @@ def find_continued_ticket(
     channel_account: Any,
     *,
     active_conversation_must_be_active: bool = False,
+    new_customer: bool = False,
 ) -> ThreadMatch | None:
     """The ticket this message continues and why, or None for a new conversation.
 
@@ -440,8 +446,17 @@ def find_continued_ticket(
     message ``starts_conversation``, the customer's active conversation on the account.
     Merged tickets are followed to the ticket they were merged into. A closed ticket can
     come back from (1), (2) and (4): the caller opens a follow-up. ``customer`` is None for
-    a sender we do not know, which only (1) and an address token can match.
+    a sender we do not know, which only (1) and an address token can match; so does a
+    ``new_customer``, one created for this very message, whose tickets cannot exist yet.
     """
+    if new_customer:
+        # Nothing to look up through the customer: a subject token counts only for the
+        # customer's own tickets, and (3) and (4) search them.
+        return _by_references(inbound, channel_account) or (
+            _by_ticket_token(inbound, customer)
+            if inbound.ticket_number_source == "address"
+            else None
+        )
     return (
         _by_references(inbound, channel_account)
         or _by_ticket_token(inbound, customer)
@@ -493,8 +508,10 @@ def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> 
     try:
         return _thread_inbound(inbound, html, provider_message_id, channel_account)
     except IntegrityError:
-        # Two workers took the same delivery at once and the unique constraint let only one
-        # through; the loser answers with the winner's message.
+        # A repeated delivery, or two workers taking the same one at once: the unique
+        # constraint let only the first through, and the savepoint took back everything the
+        # repeat wrote before its message (a customer, a ticket, their events). It answers
+        # with the first one's message.
         already = _already_received(channel_account, provider_message_id)
         if already is not None:
             return already
@@ -506,17 +523,26 @@ def _thread_inbound(
 ) -> Message:
     received_at = inbound.received_at or timezone.now()
     with transaction.atomic():
-        # Checked inside the transaction, so two deliveries of one message queue on the write
-        # lock and the second one finds the first.
-        already = _already_received(channel_account, provider_message_id)
-        if already is not None:
-            return already
+        # On an account, the unique constraint on inbound provider ids is the duplicate
+        # check: nearly every message is new, so a look before writing would cost every one
+        # of them a query to spare the rare repeat its rolled-back work. Without an account
+        # the constraint does not apply (NULLs are distinct), so the look stays. Inside the
+        # transaction, so two deliveries of one message queue on the write lock and the
+        # second one finds the first.
+        if channel_account is None:
+            already = _already_received(channel_account, provider_message_id)
+            if already is not None:
+                return already
         # Inside the transaction too: a message that fails later leaves no customer behind.
         sender = resolve_sender(
             inbound.channel, inbound.sender_address, display_name=inbound.sender_name
         )
         ticket, reason = _continued_or_new_ticket(
-            inbound, sender.customer, channel_account, customer_message_at=received_at
+            inbound,
+            sender.customer,
+            channel_account,
+            customer_message_at=received_at,
+            new_customer=sender.created,
         )
         message = Message.objects.create(
             ticket=ticket,
@@ -559,10 +585,12 @@ def _continued_or_new_ticket(
     channel_account: Any,
     *,
     customer_message_at: datetime | None,
+    new_customer: bool = False,
 ) -> tuple[Ticket, str]:
     """The locked ticket a message goes on, and the threading reason: the one it continues,
-    a follow-up of a closed one, or a new one."""
-    match = find_continued_ticket(inbound, customer, channel_account)
+    a follow-up of a closed one, or a new one. ``new_customer``: the customer was created
+    for this message (see ``find_continued_ticket``)."""
+    match = find_continued_ticket(inbound, customer, channel_account, new_customer=new_customer)
     # The status decides under the lock: an agent may close or merge the ticket between the
     # match and here.
     found = None if match is None else _lock(match.ticket)
@@ -708,7 +736,11 @@ def record_sent_elsewhere(inbound: InboundMessage, *, channel_account: Any = Non
             inbound.channel, inbound.sender_address, display_name=inbound.sender_name
         )
         ticket, reason = _continued_or_new_ticket(
-            inbound, recipient.customer, channel_account, customer_message_at=None
+            inbound,
+            recipient.customer,
+            channel_account,
+            customer_message_at=None,
+            new_customer=recipient.created,
         )
         # Under the ticket's lock: a second report of the same message, processed at the same
         # moment, waits here and then finds the first one's row.

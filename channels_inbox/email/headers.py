@@ -34,8 +34,21 @@ def raw_headers(message: Message, name: str) -> list[str]:
     values: list[str] = []
     for key, value in message.raw_items():
         if str(key).strip().lower() == wanted:
-            values.append(LINE_BREAKS.sub("", FOLDING.sub("", str(value))).strip())
+            values.append(_unfold(value))
     return values
+
+
+def raw_header_index(message: Message) -> dict[str, list[str]]:
+    """Every raw value of every header, unfolded, in order, by lower-case name: one pass
+    over the headers for a reader of many of them (``raw_headers`` makes one per name)."""
+    index: dict[str, list[str]] = {}
+    for key, value in message.raw_items():
+        index.setdefault(str(key).strip().lower(), []).append(_unfold(value))
+    return index
+
+
+def _unfold(value: object) -> str:
+    return LINE_BREAKS.sub("", FOLDING.sub("", str(value))).strip()
 
 
 def header_text(message: Message, name: str) -> str:

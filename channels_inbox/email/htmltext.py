@@ -45,6 +45,10 @@ CUT_SELECTORS = (
     "hr#stopSpelling",
     "div.OutlookMessageHeader",
 )
+# Each selector alone walks the whole tree; a list of them walks it once. Matches come in
+# document order, so an ancestor is seen, and removed, before what it contains.
+ANY_QUOTE = ", ".join(QUOTE_SELECTORS)
+ANY_CUT = ", ".join(CUT_SELECTORS)
 OUTLOOK_HEADER_BORDER = re.compile(r"border-top:\s*solid\s*#(?:E1E1E1|B5C4DF)", re.I)
 
 
@@ -209,21 +213,23 @@ def reply_text_from_html(html: str) -> str | None:
     if marker is not None and isinstance(marker.parent, Tag):
         remove_from(marker.parent)
         found = True
-    for selector in CUT_SELECTORS:
-        tag = soup.select_one(selector)
-        if tag is not None and tag.parent is not None:
-            remove_from(tag)
-            found = True
+    # Most mail has none of the markers: one walk to learn that. When some are there, they
+    # are cut in the order of CUT_SELECTORS, each cut changing what the next one finds.
+    if soup.select_one(ANY_CUT) is not None:
+        for selector in CUT_SELECTORS:
+            tag = soup.select_one(selector)
+            if tag is not None and tag.parent is not None:
+                remove_from(tag)
+                found = True
     for tag in soup.find_all("div", style=OUTLOOK_HEADER_BORDER):
         if tag.parent is not None:
             remove_from(tag)
             found = True
             break
-    for selector in QUOTE_SELECTORS:
-        for tag in soup.select(selector):
-            if not tag.decomposed and tag.parent is not None:
-                tag.decompose()
-                found = True
+    for tag in soup.select(ANY_QUOTE):
+        if not tag.decomposed and tag.parent is not None:
+            tag.decompose()
+            found = True
     if not found:
         return None
     try:

@@ -31,7 +31,7 @@ from .headers import (
     normalize_message_id,
     parse_addresses,
     raw_header,
-    raw_headers,
+    raw_header_index,
     single_line,
 )
 from .htmltext import html_to_text
@@ -177,37 +177,42 @@ def read_email(raw: bytes) -> ParsedEmail:
 
 def header_fields(message: Message) -> dict:
     """The header-derived fields of ParsedEmail."""
-    senders = parse_addresses(raw_header(message, "From")) or parse_addresses(
-        raw_header(message, "Sender")
-    )
+    index = raw_header_index(message)
+
+    def first(name: str) -> str | None:
+        values = index.get(name)
+        return values[0] if values else None
+
+    senders = parse_addresses(first("from")) or parse_addresses(first("sender"))
     from_name, from_address = senders[0] if senders else ("", "")
-    reply_to = [address for _, address in parse_addresses(raw_header(message, "Reply-To"))]
+    reply_to = [address for _, address in parse_addresses(first("reply-to"))]
     headers: dict[str, str] = {}
     for name in USEFUL_HEADERS:
-        value = raw_header(message, name)
+        value = first(name)
         if value is not None:
             headers[name] = clean_text(single_line(decode_words(value)))[:1000]
+    subject = first("subject")
     return {
-        "message_id": clean_text(normalize_message_id(raw_header(message, "Message-ID") or "")),
-        "in_reply_to": message_ids(raw_header(message, "In-Reply-To")),
-        "references": message_ids(" ".join(raw_headers(message, "References"))),
-        "subject": clean_text(single_line(header_text(message, "Subject")))[:2000],
+        "message_id": clean_text(normalize_message_id(first("message-id") or "")),
+        "in_reply_to": message_ids(first("in-reply-to")),
+        "references": message_ids(" ".join(index.get("references", []))),
+        "subject": clean_text(single_line(decode_words(subject) if subject else ""))[:2000],
         "from_address": clean_text(from_address),
         "from_name": clean_text(from_name),
         "reply_to": clean_text(next((address for address in reply_to if "@" in address), "")),
-        "to": address_list(message, "To"),
-        "cc": address_list(message, "Cc"),
-        "date": parse_date(raw_header(message, "Date")),
+        "to": address_list(index.get("to", [])),
+        "cc": address_list(index.get("cc", [])),
+        "date": parse_date(first("date")),
         "loop_marker": clean_text(
-            ", ".join(single_line(decode_words(value)) for value in raw_headers(message, "X-Loop"))
+            ", ".join(single_line(decode_words(value)) for value in index.get("x-loop", []))
         ),
         "headers": headers,
     }
 
 
-def address_list(message: Message, name: str) -> tuple[str, ...]:
+def address_list(values: list[str]) -> tuple[str, ...]:
     addresses: list[str] = []
-    for value in raw_headers(message, name):
+    for value in values:
         for _, address in parse_addresses(value):
             if "@" in address and address not in addresses:
                 addresses.append(clean_text(address))
