@@ -13,7 +13,7 @@ import binascii
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least, Substr
 from django.utils import timezone
 
-from customers.models import Identity, Order
+from customers.models import Customer, Identity, Order
 from helpdesk.channel_kinds import ChannelKind
 from helpdesk.models import User
 from tickets import search
@@ -286,34 +286,52 @@ class InboxFilters:
 
 
 def _text_condition(text: str) -> Q:
-    """Tickets a search finds: by number ("1042" or "#1042"), words in the subject, the
-    customer's name, email address or any handle (a phone number however it is spaced),
-    an order's number (linked to the ticket or placed by its customer), or words in any
-    message, through the database's full-text index."""
+    """Tickets a search finds (see ``text_branches``), as one condition."""
+    condition = Q()
+    for branch in text_branches(text):
+        condition |= branch
+    return condition
+
+
+def text_branches(text: str) -> list[Q]:
+    """The ways a search finds a ticket: by number ("1042" or "#1042"), words in the
+    subject, the customer's name, email address or any handle (a phone number however it is
+    spaced), an order's number (linked to the ticket or placed by its customer), or words
+    in any message, through the database's full-text index.
+
+    Each is a condition one index serves. The inbox reads a page of each and merges them
+    (``search_page``): one query ORing them all makes the database walk every ticket of the
+    view and test each row every way."""
     text = " ".join(text.split())
     number = text.removeprefix("#")
-    condition = (
-        Q(subject__icontains=text)
-        | Q(customer__name__icontains=text)
-        | Q(customer__email__icontains=text)
-        | Q(customer__in=Identity.objects.filter(address__icontains=text).values("customer_id"))
-    )
+    on_ticket = Q(subject__icontains=text)
+    if number.isdigit() and len(number) <= 9:
+        on_ticket |= Q(number=int(number))
+    order_numbers = {text, number, f"#{number}"}
+    orders = Order.objects.filter(number__in=order_numbers).order_by()
+    # A customer found by name, email, any handle, or an order they placed: one set, so
+    # the tickets come through the customer index once.
+    customers = [
+        Customer.objects.filter(Q(name__icontains=text) | Q(email__icontains=text))
+        .order_by()
+        .values("pk"),
+        Identity.objects.filter(address__icontains=text).order_by().values("customer_id"),
+        orders.values("customer_id"),
+    ]
     digits = "".join(character for character in text if character.isdigit())
     if len(digits) >= MIN_PHONE_DIGITS and _PHONE_LIKE.fullmatch(text):
-        condition |= Q(
-            customer__in=Identity.objects.filter(address__contains=digits).values("customer_id")
+        customers.append(
+            Identity.objects.filter(address__contains=digits).order_by().values("customer_id")
         )
-    if number.isdigit() and len(number) <= 9:
-        condition |= Q(number=int(number))
-    order_numbers = {text, number, f"#{number}"}
-    orders = Order.objects.filter(number__in=order_numbers)
-    condition |= Q(
-        pk__in=Ticket.orders.through.objects.filter(order__in=orders).values("ticket_id")
-    ) | Q(customer__in=orders.values("customer_id"))
+    branches = [
+        on_ticket,
+        Q(customer__in=customers[0].union(*customers[1:])),
+        Q(pk__in=Ticket.orders.through.objects.filter(order__in=orders).values("ticket_id")),
+    ]
     terms = search.search_terms(text)
     if terms:
-        condition |= search.message_text_condition(terms)
-    return condition
+        branches.append(search.message_text_condition(terms))
+    return branches
 
 
 def attach_search_snippets(tickets: list[Ticket], text: str) -> None:
@@ -524,6 +542,61 @@ def with_row_details(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
 
 def inbox_tickets(view: InboxView, filters: InboxFilters, user: User) -> QuerySet[Ticket]:
     return visible_tickets().filter(view_condition(view, user), filters.condition(user))
+
+
+def inbox_page(
+    view: InboxView,
+    filters: InboxFilters,
+    user: User,
+    sort: SortOrder,
+    *,
+    cursor: str = "",
+    size: int | None = None,
+) -> Page:
+    """The page of the view's tickets under ``filters`` in ``sort`` order after ``cursor``:
+    one query, or for a search one per way of finding a ticket and one for the rows."""
+    if not filters.text:
+        return ticket_page(inbox_tickets(view, filters, user), sort, cursor=cursor, size=size)
+    narrowed = inbox_tickets(view, replace(filters, text=""), user)
+    return search_page(narrowed, text_branches(filters.text), sort, cursor=cursor, size=size)
+
+
+def search_page(
+    tickets: QuerySet[Ticket],
+    branches: Iterable[Q],
+    sort: SortOrder,
+    *,
+    cursor: str = "",
+    size: int | None = None,
+) -> Page:
+    """The page of ``tickets`` that match any of ``branches``, as ``ticket_page`` would give
+    for their OR: the first ``size`` of each branch in sort order (the keyset cursor applies
+    to each alike), merged, hold the first ``size`` of their union."""
+    size = size or PAGE_SIZE
+    ordered, names = _sorted(tickets, sort)
+    directions = [descending for _key, descending, _kind in sort.keys] + [sort.keys[0][1]]
+    if cursor:
+        ordered = ordered.filter(_after(names, directions, decode_cursor(sort, cursor)))
+    value_names = [f"{name}_value" for name in names[:-1]]
+    ordered = ordered.annotate(
+        **{value: F(name) for value, name in zip(value_names, names, strict=False)}
+    )
+    found: dict[int, tuple[Any, ...]] = {}
+    for branch in branches:
+        for keys in ordered.filter(branch).values_list(*value_names, "id")[: size + 1]:
+            found[keys[-1]] = keys
+    merged = list(found.values())
+    # Stable sorts from the last key to the first: each key in its own direction.
+    for index in reversed(range(len(directions))):
+        merged.sort(key=lambda keys: keys[index], reverse=directions[index])
+    more = len(merged) > size
+    merged = merged[:size]
+    ids = [keys[-1] for keys in merged]
+    rows = {ticket.pk: ticket for ticket in with_row_details(Ticket.objects.filter(pk__in=ids))}
+    # A ticket merged away between the two reads is left out rather than shown stale.
+    page = [rows[pk] for pk in ids if pk in rows]
+    next_cursor = encode_cursor(sort, merged[-1]) if more and merged else None
+    return Page(page, next_cursor)
 
 
 def ticket_row(ticket_id: int) -> Ticket | None:

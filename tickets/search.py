@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchVector
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.html import escape
@@ -34,6 +35,10 @@ INDEX_NAME = "message_text_search"
 MAX_TERMS = 8
 # Short, so the marked words stay inside the one line a row gives them.
 SNIPPET_WORDS = 8
+# Up to this many matching messages, their tickets can be named by id.
+FEW_MATCHES = 2000
+# How long the index's most common words are reused before they are read again.
+COMMON_WORDS_SECONDS = 300
 MARK_START = "\x02"
 MARK_END = "\x03"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -79,8 +84,65 @@ def matching_messages(terms: list[str]) -> QuerySet[Message]:
 
 
 def message_text_condition(terms: list[str]) -> Q:
-    """Tickets with a message matching ``terms``."""
-    return Q(pk__in=matching_messages(terms).values("ticket_id"))
+    """Tickets with a message matching ``terms``.
+
+    On PostgreSQL the best plan depends on how common the words are. Common words are best
+    found by walking the view's tickets in order until a page is full; rare ones by reading
+    their few matches from the index. The planner tells the two apart by its statistics,
+    except for the last word, matched as a prefix: for that it guesses a fixed share of the
+    rows, and may walk a million tickets looking for one rare word. So when a word is not
+    among the column's common ones, the matches are read from the index first and, if
+    they are few, the tickets named by id."""
+    matching = matching_messages(terms)
+    if connection.vendor == "postgresql" and not all(map(_is_common, terms)):
+        few = _few_matching_tickets(matching)
+        if few is not None:
+            return Q(pk__in=few)
+    return Q(pk__in=matching.values("ticket_id"))
+
+
+def _few_matching_tickets(matching: QuerySet[Message]) -> list[int] | None:
+    """The tickets of ``matching`` when at most ``FEW_MATCHES`` messages match, read
+    through the index alone; None when more do."""
+    probe = matching.order_by().values_list("ticket_id", flat=True)[: FEW_MATCHES + 1]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+        found = list(probe)
+        # SET LOCAL would otherwise last until an enclosing transaction ends.
+        cursor.execute("SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_indexscan TO DEFAULT")
+    if len(found) > FEW_MATCHES:
+        return None
+    return sorted(set(found))
+
+
+def _is_common(term: str) -> bool:
+    """Whether the index's statistics count ``term`` (as a prefix when it is the last
+    word: any word it starts) among the most common words of the messages."""
+    common = _common_words()
+    return term in common or any(word.startswith(term) for word in common)
+
+
+_common_words_cache: dict[str, tuple[float, frozenset[str]]] = {}
+
+
+def _common_words() -> frozenset[str]:
+    """The most common words of the message index, by the statistics ANALYZE keeps
+    (autovacuum renews them); read again every few minutes. Empty before any ANALYZE,
+    when every word counts as rare, which is cheap to check on a small table."""
+    now = time.monotonic()
+    cached = _common_words_cache.get(connection.alias)
+    if cached is not None and now - cached[0] < COMMON_WORDS_SECONDS:
+        return cached[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT most_common_elems::text::text[] FROM pg_stats "
+            "WHERE schemaname = current_schema() AND tablename = %s",
+            [INDEX_NAME],
+        )
+        row = cursor.fetchone()
+    words = frozenset(row[0] or ()) if row else frozenset()
+    _common_words_cache[connection.alias] = (now, words)
+    return words
 
 
 def snippets(ticket_ids: Iterable[int], terms: list[str]) -> dict[int, str]:

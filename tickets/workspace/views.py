@@ -99,9 +99,7 @@ def _inbox_form(request: HttpRequest) -> tuple[forms.InboxQueryForm, str]:
 def _list_context(request: HttpRequest, form: forms.InboxQueryForm) -> dict[str, Any]:
     agent = _agent(request)
     view, sort, filters = form.inbox_view, form.sort_order, form.filters
-    page = inbox.ticket_page(
-        inbox.inbox_tickets(view, filters, agent), sort, cursor=form.cleaned_data.get("cursor", "")
-    )
+    page = inbox.inbox_page(view, filters, agent, sort, cursor=form.cleaned_data.get("cursor", ""))
     if filters.text:
         inbox.attach_search_snippets(page.tickets, filters.text)
     query = _list_query(request.GET) if form.is_bound and not form.errors else QueryDict()
