@@ -181,3 +181,20 @@ def link_ticket_number(text: str, number: int | None) -> SafeString:
 def highlight(value: Any, terms: list[str] | None) -> SafeString:
     """``value`` as text, escaped, with the words a search matched in ``<mark>``."""
     return highlight_terms(str(value), list(terms or []))
+
+
+@register.simple_tag(takes_context=True)
+def ticket_row(context: template.Context, ticket: Any, in_view: bool = True) -> SafeString:
+    """A ticket's row in the list (``tickets.workspace.rows``), with the list's query and
+    search words from the context."""
+    from tickets.workspace.rows import render_row  # the rows use this module's filters
+
+    user = context.get("user")
+    list_query = context.get("list_query")
+    return render_row(
+        ticket,
+        in_view=in_view,
+        query_string=query_with(list_query) if list_query is not None else "",
+        search_terms=list(context.get("search_terms") or []),
+        user_id=getattr(user, "pk", None),
+    )
