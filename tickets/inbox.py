@@ -186,43 +186,73 @@ def view_condition(view: InboxView, user: User, now: datetime | None = None) -> 
     return view.condition(user, now or timezone.now())
 
 
+# The views whose tickets depend on who looks; every other view is the same for all agents.
+PERSONAL_VIEWS = ("mine", "teams")
+
+
 def view_counts(user: User, now: datetime | None = None) -> dict[str, int]:
-    """How many tickets each view holds, in one query, reused until a ticket changes.
+    """How many tickets each view holds, reused until a ticket changes.
 
     Every page and every live refresh of every agent shows the counts, and at a million
-    tickets the query costs far more than the rest of the page. So they are kept in the
-    cache under the tickets' version (the latest ``updated_at`` and the highest id, two
-    index lookups: every service saves ``updated_at``) for at most 30 seconds, for the views
-    that move with time alone (SLA at risk, solved recently)."""
+    tickets counting costs far more than the rest of the page. So they are kept in the cache
+    under the tickets' version (the latest ``updated_at`` and the highest id, two index
+    lookups: every service saves ``updated_at``) for at most 30 seconds, for the views that
+    move with time alone (SLA at risk, solved recently). The views every agent shares are
+    counted once per version for all of them; only "Mine" and "My teams" per agent."""
     now = now or timezone.now()
-    key = _counts_cache_key(user)
-    cached = cache.get(key)
-    if isinstance(cached, dict):
-        return cached
-    counts = _count_views(user, now)
-    cache.set(key, counts, COUNTS_CACHE_SECONDS)
-    return counts
+    version = _tickets_version()
+    shared_key = f"inbox:counts:shared:{version}"
+    personal_key = f"inbox:counts:{user.pk}:{version}"
+    cached = cache.get_many([shared_key, personal_key])
+    shared = cached.get(shared_key)
+    if not isinstance(shared, dict):
+        shared = _count_shared_views(user, now)
+        cache.set(shared_key, shared, COUNTS_CACHE_SECONDS)
+    personal = cached.get(personal_key)
+    if not isinstance(personal, dict):
+        personal = _count_personal_views(user, now)
+        cache.set(personal_key, personal, COUNTS_CACHE_SECONDS)
+    return {**shared, **personal}
 
 
-def _counts_cache_key(user: User) -> str:
+def _tickets_version() -> str:
     version = Ticket.objects.aggregate(updated=Max("updated_at"), top=Max("id"))
     updated = version["updated"].timestamp() if version["updated"] else 0
-    return f"inbox:counts:{user.pk}:{updated:.6f}:{version['top'] or 0}"
+    return f"{updated:.6f}:{version['top'] or 0}"
 
 
-def _count_views(user: User, now: datetime) -> dict[str, int]:
-    # Every view lists unsolved tickets or recently solved ones: reading only those rows
-    # (through the partial indexes ticket_unsolved_counts and ticket_solved_at) instead of
-    # the whole table is what keeps this query fast when most tickets are long closed.
-    candidates = Q(status__in=UNSOLVED_STATUSES) | Q(solved_at__gte=now - SOLVED_RECENTLY_WITHIN)
+def _count_shared_views(user: User, now: datetime) -> dict[str, int]:
+    """The views every agent shares (their conditions do not read ``user``)."""
+    # Every view but "Solved recently" lists unsolved tickets: counting them by reading only
+    # those rows (the partial index ticket_unsolved_counts holds every column a view tests)
+    # instead of the whole table is what keeps this fast when most tickets are long closed.
+    # The solved view has its own partial index; one query ORing both would read neither.
+    views = [
+        view
+        for view in (*WORK_VIEWS, *CHANNEL_VIEWS)
+        if view.slug not in PERSONAL_VIEWS and view.slug != "solved"
+    ]
     counts = (
         visible_tickets()
-        .filter(candidates)
+        .filter(_unsolved())
+        .aggregate(**{view.slug: Count("pk", filter=view.condition(user, now)) for view in views})
+    )
+    counts["solved"] = visible_tickets().filter(VIEWS["solved"].condition(user, now)).count()
+    return {slug: int(value) for slug, value in counts.items()}
+
+
+def _count_personal_views(user: User, now: datetime) -> dict[str, int]:
+    conditions = {slug: VIEWS[slug].condition(user, now) for slug in PERSONAL_VIEWS}
+    # Only the agent's and their teams' tickets are read (their own indexes), not every
+    # unsolved ticket.
+    either = Q()
+    for condition in conditions.values():
+        either |= condition
+    counts = (
+        visible_tickets()
+        .filter(either)
         .aggregate(
-            **{
-                view.slug: Count("pk", filter=view.condition(user, now))
-                for view in (*WORK_VIEWS, *CHANNEL_VIEWS)
-            }
+            **{slug: Count("pk", filter=condition) for slug, condition in conditions.items()}
         )
     )
     return {slug: int(value) for slug, value in counts.items()}

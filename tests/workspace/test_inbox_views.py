@@ -119,6 +119,26 @@ def test_counts_are_reused_until_a_ticket_changes(
     assert count_of(bob_client.get("/inbox/?view=pending"), "pending") == before + 1
 
 
+def test_agents_share_the_counts_of_shared_views_and_keep_their_own(
+    desk: dict[str, Ticket], agent: User, teammate: User, django_assert_num_queries: Any
+) -> None:
+    mine = inbox.view_counts(agent)
+    # The teammate counts only "Mine" and "My teams": the shared views come from the cache.
+    with django_assert_num_queries(2):  # the tickets' version, the teammate's own views
+        theirs = inbox.view_counts(teammate)
+
+    shared = [slug for slug in inbox.VIEWS if slug not in inbox.PERSONAL_VIEWS]
+    assert {slug: theirs[slug] for slug in shared} == {slug: mine[slug] for slug in shared}
+    assert (
+        theirs["mine"]
+        == inbox.inbox_tickets(inbox.VIEWS["mine"], inbox.InboxFilters(), teammate).count()
+    )
+    assert (
+        mine["mine"]
+        == inbox.inbox_tickets(inbox.VIEWS["mine"], inbox.InboxFilters(), agent).count()
+    )
+
+
 def test_my_teams_counts_every_team_of_the_agent(
     client: Client, other_agent: User, desk: dict[str, Ticket], support_team: Team
 ) -> None:
@@ -389,12 +409,12 @@ def test_inbox_page_costs_the_same_queries_for_more_tickets(
 
     add_tickets(2)
     # Session, user, the tickets' version, counts (a ticket changed since they were last
-    # counted), the page of rows, their tags, agents, teams and tags for the filter bar, the
-    # agent's saved views.
-    with django_assert_num_queries(10):
+    # counted: the shared views' unsolved and solved counts, the agent's own), the page of
+    # rows, their tags, agents, teams and tags for the filter bar, the agent's saved views.
+    with django_assert_num_queries(12):
         assert len(row_ids(bob_client.get("/inbox/"))) == 2
     add_tickets(10)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(12):
         assert len(row_ids(bob_client.get("/inbox/"))) == 12
     # Nothing changed since: the counts come from the cache.
     with django_assert_num_queries(9):
