@@ -198,3 +198,14 @@ def ticket_row(context: template.Context, ticket: Any, in_view: bool = True) -> 
         search_terms=list(context.get("search_terms") or []),
         user_id=getattr(user, "pk", None),
     )
+
+
+@register.simple_tag(takes_context=True)
+def timeline_entries(context: template.Context, entries: Any, ticket: Any) -> SafeString:
+    """The timeline of ``ticket`` (``tickets.workspace.timeline_html``), its forms with the
+    page's CSRF token."""
+    from tickets.workspace.timeline_html import render_timeline  # it uses this module's tags
+
+    # Lazy, as for ``{% csrf_token %}``: a token is made (and its cookie set) only when a
+    # form shows it.
+    return render_timeline(entries, ticket=ticket, csrf_token=context.get("csrf_token"))
