@@ -27,6 +27,7 @@ from automation.sla import handlers as sla_handlers
 from automation.sla import tasks as sla_tasks  # noqa: F401
 from helpdesk.events import (
     AgentAvailabilityChanged,
+    AgentRoutingChanged,
     Event,
     EventConsumerTask,
     MessageCreated,
@@ -49,6 +50,7 @@ AUTOMATION_EVENTS = frozenset(
         SlaWarning.name,
         SlaBreached.name,
         AgentAvailabilityChanged.name,
+        AgentRoutingChanged.name,
     }
 )
 

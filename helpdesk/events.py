@@ -171,6 +171,19 @@ class AgentAvailabilityChanged(Event):
 
 
 @dataclasses.dataclass(frozen=True)
+class AgentRoutingChanged(Event):
+    """What routing weighs for an agent changed (``fields``: teams, capacity, skills,
+    languages): waiting tickets may now fit them. For workers only."""
+
+    name: ClassVar[str] = "agent.routing_changed"
+    user_id: int
+    fields: tuple[str, ...]
+
+    def groups(self) -> list[str]:
+        return []
+
+
+@dataclasses.dataclass(frozen=True)
 class AgentMentioned(Event):
     """An internal note @mentions the agent ``user_id``: a toast on their sockets (their own
     group only) and, while they are offline, an email."""
@@ -200,6 +213,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SlaWarning,
         SlaBreached,
         AgentAvailabilityChanged,
+        AgentRoutingChanged,
         AgentMentioned,
     )
 }

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model, Q
 
-from helpdesk.events import AgentAvailabilityChanged, emit
+from helpdesk.events import AgentAvailabilityChanged, AgentRoutingChanged, emit
 from helpdesk.models import Team, User
 
 
@@ -221,6 +221,12 @@ def update_agent(
             agent.teams.set(list(teams))
         if agent.availability != availability_before:
             emit(AgentAvailabilityChanged(user_id=agent.pk, availability=agent.availability))
+        routing_fields = sorted(
+            {"capacity", "skills", "languages"}.intersection(changed)
+            | (set() if isinstance(teams, Unset) else {"teams"})
+        )
+        if routing_fields:
+            emit(AgentRoutingChanged(user_id=agent.pk, fields=tuple(routing_fields)))
     return agent
 
 

@@ -7,6 +7,8 @@
   while assigned): the queues of that agent's teams are drained.
 - agent.availability_changed: offline hands the agent's open tickets back where the team
   says so; online drains the queues of the agent's teams.
+- agent.routing_changed (teams, capacity, skills or languages): the queues of the agent's
+  teams are drained, whichever screen or API made the change.
 
 Routing's own assignments come back as ticket.updated(assignee) with nobody losing a
 ticket, which drains nothing: no recursion through the eager task runner.
@@ -15,7 +17,13 @@ ticket, which drains nothing: no recursion through the eager task runner.
 from __future__ import annotations
 
 from automation.routing import services
-from helpdesk.events import AgentAvailabilityChanged, Event, TicketCreated, TicketUpdated
+from helpdesk.events import (
+    AgentAvailabilityChanged,
+    AgentRoutingChanged,
+    Event,
+    TicketCreated,
+    TicketUpdated,
+)
 from helpdesk.models import User
 from tickets.models import Ticket, TicketActivity
 
@@ -30,6 +38,8 @@ def handle_event(event: Event) -> None:
             _ticket_updated(event.ticket_id, set(event.fields))
     elif isinstance(event, AgentAvailabilityChanged):
         _availability_changed(event.user_id, event.availability)
+    elif isinstance(event, AgentRoutingChanged):
+        services.drain_queues_of_agent(event.user_id)
 
 
 def _drain_team_of(ticket_id: int) -> None:

@@ -443,15 +443,10 @@ def _drain_after_commit(team_id: int) -> None:
 
 def update_agent_routing(agent: User, *, actor: User, **changes: object) -> User:
     """Change what routing knows of an agent (teams, capacity, skills, languages,
-    availability) through ``helpdesk.services.update_agent``, then have a worker drain the
-    queues of the agent's teams: a new member or a larger capacity may take waiting
-    tickets."""
-    from automation.routing.tasks import drain_agent_queues_task
-
-    with transaction.atomic():
-        updated = update_agent(agent, actor=actor, **changes)  # type: ignore[arg-type]
-        enqueue_on_commit(drain_agent_queues_task, agent.pk)
-    return updated
+    availability) through ``helpdesk.services.update_agent``. Its ``AgentRoutingChanged``
+    event has a worker drain the queues of the agent's teams: a new member or a larger
+    capacity may take waiting tickets, whichever screen or API made the change."""
+    return update_agent(agent, actor=actor, **changes)  # type: ignore[arg-type]
 
 
 def check_languages(values: Iterable[str]) -> list[str]:

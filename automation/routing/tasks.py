@@ -12,7 +12,7 @@ from automation.routing import services
 def routing_queue_task() -> int:
     """The safety net (beat, every 30 s): drain every routed team's queue, so no ticket
     stays unassigned while an eligible agent has room, whatever event was missed (a
-    capacity changed through the API, a lost task). Returns how many were assigned."""
+    lost task, a worker that died mid-way). Returns how many were assigned."""
     team_ids = TeamRouting.objects.exclude(mode=TeamRouting.Mode.OFF).values_list(
         "team_id", flat=True
     )
@@ -29,8 +29,3 @@ def route_ticket_task(ticket_id: int, reason: str = "") -> int | None:
 @shared_task(name="automation.drain_routing_queue_task")
 def drain_routing_queue_task(team_id: int) -> int:
     return services.drain_queue(team_id)
-
-
-@shared_task(name="automation.drain_agent_queues_task")
-def drain_agent_queues_task(user_id: int) -> int:
-    return services.drain_queues_of_agent(user_id)

@@ -27,6 +27,7 @@ from helpdesk.events import (
     EVENT_TYPES,
     AgentAvailabilityChanged,
     AgentMentioned,
+    AgentRoutingChanged,
     CustomerMergeUndone,
     CustomersMerged,
     Event,
@@ -44,7 +45,7 @@ from helpdesk.events import (
     ticket_group,
 )
 from helpdesk.models import Team, User
-from helpdesk.services import set_availability
+from helpdesk.services import set_availability, update_agent
 from tests.helpdesk import event_tasks
 from tickets.models import Message, Ticket
 from tickets.services import (
@@ -119,7 +120,7 @@ def drain(layer: BaseChannelLayer, channel: str) -> list[dict[str, Any]]:
 
 
 # Events for workers only: browsers learn the same from another event.
-NOT_PUSHED = frozenset({"message.queued"})
+NOT_PUSHED = frozenset({"message.queued", "agent.routing_changed"})
 # Events for one agent: pushed to that agent's own group, not to every agent.
 OWN_GROUP = frozenset({"agent.mentioned"})
 
@@ -272,6 +273,12 @@ def when_availability(w: World) -> Expected:
     return [("agent.availability_changed", {"user_id": w.agent.pk, "availability": "online"})]
 
 
+def when_agent_capacity(w: World) -> Expected:
+    lead = User.objects.create_user("lead", "lead@shop.test", "pw", role=User.Role.ADMIN)
+    update_agent(w.teammate, actor=lead, capacity=7)
+    return [("agent.routing_changed", {"user_id": w.teammate.pk, "fields": ["capacity"]})]
+
+
 def when_team(w: World) -> Expected:
     assign_team(w.ticket, w.team, actor=w.agent)
     return updated(w, "team")
@@ -420,6 +427,7 @@ CASES: dict[str, tuple[Callable[[World], Any], Callable[[World], Expected]]] = {
     "unassign_ticket": (lambda w: assign_ticket(w.ticket, w.agent, actor=None), when_unassign),
     "assign_team": (nothing, when_team),
     "set_availability": (nothing, when_availability),
+    "update_agent-capacity": (nothing, when_agent_capacity),
     "change_status-solved": (nothing, when_solved),
     "change_status-closed": (nothing, when_closed),
     "change_priority": (nothing, when_priority),
@@ -616,6 +624,7 @@ SAMPLES: list[Event] = [
     SlaWarning(ticket_id=3, target="first_response"),
     SlaBreached(ticket_id=3, target="resolution"),
     AgentAvailabilityChanged(user_id=9, availability="offline"),
+    AgentRoutingChanged(user_id=9, fields=("capacity", "teams")),
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -406,3 +407,45 @@ def test_escalation_without_an_escalation_team_does_nothing(
     assert escalate_ticket(999_999) is False
     ticket.refresh_from_db()
     assert (ticket.team, ticket.assignee) == (routed_team, bob)
+
+
+def test_a_larger_capacity_set_through_the_api_drains_the_queue_at_once(
+    routed_team: Team,
+    make_agent: MakeAgent,
+    open_in: OpenIn,
+    admin: User,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    from rest_framework.test import APIClient
+
+    bob = make_agent("bob", routed_team, capacity=1)
+    held, *waiting = [open_in(routed_team) for _ in range(3)]
+    assert [assignee(t) for t in [held, *waiting]] == [bob, None, None]
+    client = APIClient()
+    client.force_authenticate(admin)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.patch(f"/api/v1/agents/{bob.pk}/", {"capacity": 2}, format="json")
+
+    assert response.status_code == 200
+    # The queue is drained oldest first by the change's event, not by the next beat sweep.
+    assert [assignee(t) for t in waiting] == [bob, None]
+    assert routed_lines(waiting[0]) == ["Routed to Bob: round-robin in Support; from the queue"]
+
+
+def test_only_changes_routing_weighs_wake_it(
+    routed_team: Team,
+    make_agent: MakeAgent,
+    admin: User,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    from helpdesk.services import update_agent
+
+    bob = make_agent("bob", routed_team, capacity=1)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        update_agent(bob, actor=admin, display_name="Bobby")
+    assert callbacks == []
+    with django_capture_on_commit_callbacks() as callbacks:
+        update_agent(bob, actor=admin, capacity=3, teams=[routed_team])
+    assert len(callbacks) == 1  # the AgentRoutingChanged event, delivered after commit
