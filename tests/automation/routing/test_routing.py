@@ -449,3 +449,24 @@ def test_only_changes_routing_weighs_wake_it(
     with django_capture_on_commit_callbacks() as callbacks:
         update_agent(bob, actor=admin, capacity=3, teams=[routed_team])
     assert len(callbacks) == 1  # the AgentRoutingChanged event, delivered after commit
+
+
+def test_queue_lengths_count_each_teams_own_capacity_statuses(
+    routed_team: Team, open_in: OpenIn, make_agent: MakeAgent
+) -> None:
+    from automation.routing.services import queue_lengths
+
+    returns = Team.objects.create(name="Returns", slug="returns")
+    TeamRouting.objects.create(
+        team=returns, mode=TeamRouting.Mode.LEAST_LOADED, capacity_statuses=["new"]
+    )
+    quiet = Team.objects.create(name="Quiet", slug="quiet")
+    TeamRouting.objects.create(team=quiet, mode=TeamRouting.Mode.OFF)
+    for team in (routed_team, returns, quiet):
+        open_in(team)
+        Ticket.objects.filter(pk=open_in(team).pk).update(status=Ticket.Status.OPEN)
+        Ticket.objects.filter(pk=open_in(team).pk).update(status=Ticket.Status.PENDING)
+
+    # Nobody is online to take them: Support waits on new and open, Returns on new only,
+    # and a team with routing off has no queue.
+    assert queue_lengths() == {routed_team.pk: 2, returns.pk: 1}
