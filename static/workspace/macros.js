@@ -126,7 +126,7 @@
   function refreshTicket() {
     const pane = document.getElementById("ticket-pane");
     if (pane && pane.dataset.liveUrl && window.htmx) {
-      window.htmx.ajax("GET", pane.dataset.liveUrl, { target: "#ticket-pane", swap: "none" });
+      window.htmx.ajax("GET", pane.dataset.liveUrl, { source: "#ticket-pane", target: "#ticket-pane", swap: "none" });
     }
   }
 
