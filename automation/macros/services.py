@@ -247,18 +247,20 @@ def send_auto_acknowledgement(ticket_id: int, *, message_id: int | None = None) 
     WhatsApp window refuse) and none was sent on the ticket within the period. Returns the
     queued message, or None. Idempotent and safe to run on two workers at once: the
     period is checked under the ticket's row lock, which the second worker waits for."""
+    # The account's acknowledgement first, by the ticket's id: most events of most accounts
+    # end here, after one query.
+    ack = (
+        AutoAcknowledgement.objects.select_related("business_hours", "channel_account")
+        .filter(channel_account__tickets=ticket_id, enabled=True)
+        .first()
+    )
+    if ack is None:
+        return None
     trigger = _trigger_message(ticket_id, message_id)
     if trigger is None:
         return None
     ticket = Ticket.objects.select_related("channel_account").filter(pk=ticket_id).first()
-    if ticket is None or ticket.channel_account_id is None:
-        return None
-    ack = (
-        AutoAcknowledgement.objects.select_related("business_hours")
-        .filter(channel_account_id=ticket.channel_account_id, enabled=True)
-        .first()
-    )
-    if ack is None:
+    if ticket is None or ticket.channel_account_id != ack.channel_account_id:
         return None
     try:
         return _acknowledge(ticket, trigger, ack)

@@ -69,10 +69,16 @@ def policy_matches(policy: SlaPolicy, ticket: Ticket, customer_tags: Iterable[st
     return True
 
 
-def match_policy(ticket: Ticket) -> SlaPolicy | None:
-    """The first active policy, by position, whose conditions the ticket meets."""
+def active_policies() -> list[SlaPolicy]:
+    """Every active policy, by position (the model's ordering), with its calendar."""
+    return list(SlaPolicy.objects.filter(active=True).select_related("business_hours"))
+
+
+def match_policy(ticket: Ticket, policies: list[SlaPolicy] | None = None) -> SlaPolicy | None:
+    """The first active policy, by position, whose conditions the ticket meets;
+    ``policies`` as ``active_policies`` gives them, when already read."""
     tags = ticket.customer.tags if isinstance(ticket.customer.tags, list) else []
-    for policy in SlaPolicy.objects.filter(active=True).select_related("business_hours"):
+    for policy in active_policies() if policies is None else policies:
         if policy_matches(policy, ticket, tags):
             return policy
     return None
@@ -229,6 +235,13 @@ def sync_ticket_sla(ticket_id: int, *, now: datetime | None = None) -> TicketSla
     """Match the ticket's policy, recompute its clocks and store them with the ticket's due
     times. Returns the ticket's SLA, or None when no policy applies and none did before."""
     now = now or timezone.now()
+    policies = active_policies()
+    if not policies:
+        # A desk without policies: only a ticket that had one has clocks to stop. Every
+        # other event ends here, without a transaction or a lock.
+        sla = TicketSla.objects.filter(ticket_id=ticket_id).first()
+        if sla is None:
+            return None
     with transaction.atomic():
         ticket = (
             Ticket.objects.select_for_update(of=("self",))
@@ -250,7 +263,7 @@ def sync_ticket_sla(ticket_id: int, *, now: datetime | None = None) -> TicketSla
         if ticket.status == Status.CLOSED and sla is not None:
             policy = before  # closed is final: the clocks stop under the policy they had
         else:
-            policy = match_policy(ticket)
+            policy = match_policy(ticket, policies)
         if policy is None and before is None:
             if sla is not None and sla.next_check_at is not None:
                 TicketSla.objects.filter(pk=sla.pk).update(next_check_at=None)
