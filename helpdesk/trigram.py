@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import migrations
+
 
 @dataclass(frozen=True)
 class TrigramIndex:
@@ -41,3 +43,16 @@ def remove_trigram_indexes(schema_editor: Any, indexes: Iterable[TrigramIndex]) 
         return
     for index in indexes:
         schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(index.name)}")
+
+
+def trigram_indexes_operation(indexes: Iterable[TrigramIndex]) -> migrations.RunPython:
+    """A migration's operation that adds ``indexes`` (and drops them when reversed)."""
+    wanted = tuple(indexes)
+
+    def forwards(apps: Any, schema_editor: Any) -> None:
+        add_trigram_indexes(schema_editor, wanted)
+
+    def backwards(apps: Any, schema_editor: Any) -> None:
+        remove_trigram_indexes(schema_editor, wanted)
+
+    return migrations.RunPython(forwards, backwards, elidable=False)

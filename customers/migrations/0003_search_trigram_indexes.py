@@ -1,25 +1,9 @@
 """Trigram indexes behind the inbox search by customer name, email address and handle
 (PostgreSQL only; see ``helpdesk.trigram``)."""
 
-from typing import Any
-
 from django.db import migrations
 
-from helpdesk.trigram import TrigramIndex, add_trigram_indexes, remove_trigram_indexes
-
-INDEXES = (
-    TrigramIndex("customer_name_trigram", "customers_customer", "name"),
-    TrigramIndex("customer_email_trigram", "customers_customer", "email"),
-    TrigramIndex("identity_address_trigram", "customers_identity", "address"),
-)
-
-
-def forwards(apps: Any, schema_editor: Any) -> None:
-    add_trigram_indexes(schema_editor, INDEXES)
-
-
-def backwards(apps: Any, schema_editor: Any) -> None:
-    remove_trigram_indexes(schema_editor, INDEXES)
+from helpdesk.trigram import TrigramIndex, trigram_indexes_operation
 
 
 class Migration(migrations.Migration):
@@ -27,4 +11,12 @@ class Migration(migrations.Migration):
         ("customers", "0002_initial"),
     ]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [
+        trigram_indexes_operation(
+            (
+                TrigramIndex("customer_name_trigram", "customers_customer", "name"),
+                TrigramIndex("customer_email_trigram", "customers_customer", "email"),
+                TrigramIndex("identity_address_trigram", "customers_identity", "address"),
+            )
+        )
+    ]

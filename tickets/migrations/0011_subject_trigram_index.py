@@ -1,21 +1,9 @@
 """A trigram index behind the inbox search by words of the subject (PostgreSQL only; see
 ``helpdesk.trigram``)."""
 
-from typing import Any
-
 from django.db import migrations
 
-from helpdesk.trigram import TrigramIndex, add_trigram_indexes, remove_trigram_indexes
-
-INDEXES = (TrigramIndex("ticket_subject_trigram", "tickets_ticket", "subject"),)
-
-
-def forwards(apps: Any, schema_editor: Any) -> None:
-    add_trigram_indexes(schema_editor, INDEXES)
-
-
-def backwards(apps: Any, schema_editor: Any) -> None:
-    remove_trigram_indexes(schema_editor, INDEXES)
+from helpdesk.trigram import TrigramIndex, trigram_indexes_operation
 
 
 class Migration(migrations.Migration):
@@ -23,4 +11,8 @@ class Migration(migrations.Migration):
         ("tickets", "0010_inbox_count_indexes"),
     ]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [
+        trigram_indexes_operation(
+            (TrigramIndex("ticket_subject_trigram", "tickets_ticket", "subject"),)
+        )
+    ]
