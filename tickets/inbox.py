@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db.models import (
     Case,
     Count,
@@ -198,11 +198,15 @@ def view_counts(user: User, now: datetime | None = None) -> dict[str, int]:
     under the tickets' version (the latest ``updated_at`` and the highest id, two index
     lookups: every service saves ``updated_at``) for at most 30 seconds, for the views that
     move with time alone (SLA at risk, solved recently). The views every agent shares are
-    counted once per version for all of them; only "Mine" and "My teams" per agent."""
+    counted once per version (and web process) for all of them; only "Mine" and "My teams"
+    per agent."""
     now = now or timezone.now()
     version = _tickets_version()
     shared_key = f"inbox:counts:shared:{version}"
     personal_key = f"inbox:counts:{user.pk}:{version}"
+    # The process's own cache: the key names the version, so no process can serve counts
+    # of another version, and every page is spared a round trip.
+    cache = caches["process"]
     cached = cache.get_many([shared_key, personal_key])
     shared = cached.get(shared_key)
     if not isinstance(shared, dict):
