@@ -202,6 +202,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "switchboard")
+# Django's cache keys in Redis; apart from the rest only when processes must not share them.
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", REDIS_KEY_PREFIX)
 # channels_redis opens one connection per concurrent WebSocket operation; redis-py's default
 # pool of 100 fails at about 100 simultaneous connects.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000, minimum=10)
@@ -220,7 +222,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": REDIS_KEY_PREFIX,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
 else:

@@ -38,6 +38,15 @@ def _rate_limit_counts_per_process() -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
         settings_module.REDIS_KEY_PREFIX = f"{settings_module.REDIS_KEY_PREFIX}-{worker}"
+        # Django's cache too: each test empties it (tests/caches.py), which must not drop
+        # another process's keys mid-test (cached counts, a send's progress). A real worker
+        # a test starts inherits the variable, so it shares this process's cache.
+        prefix = f"{settings_module.CACHE_KEY_PREFIX}-{worker}"
+        os.environ["CACHE_KEY_PREFIX"] = prefix
+        for alias, config in settings_module.CACHES.items():
+            if "KEY_PREFIX" in config:
+                config["KEY_PREFIX"] = prefix
+                caches[alias].key_prefix = prefix
 
 
 @pytest.fixture(autouse=True)
