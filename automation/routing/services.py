@@ -44,7 +44,7 @@ from django.utils import timezone
 from automation.models import AgentRoutingState, TeamRouting
 from helpdesk.events import enqueue_on_commit
 from helpdesk.models import Team, User
-from helpdesk.services import check_admin, update_agent
+from helpdesk.services import check_admin
 from helpdesk.services import set_availability as set_agent_availability
 from tickets.models import Ticket, TicketActivity
 from tickets.services import (
@@ -459,14 +459,6 @@ def _drain_after_commit(team_id: int) -> None:
     from automation.routing.tasks import drain_routing_queue_task
 
     enqueue_on_commit(drain_routing_queue_task, team_id)
-
-
-def update_agent_routing(agent: User, *, actor: User, **changes: object) -> User:
-    """Change what routing knows of an agent (teams, capacity, skills, languages,
-    availability) through ``helpdesk.services.update_agent``. Its ``AgentRoutingChanged``
-    event has a worker drain the queues of the agent's teams: a new member or a larger
-    capacity may take waiting tickets, whichever screen or API made the change."""
-    return update_agent(agent, actor=actor, **changes)  # type: ignore[arg-type]
 
 
 def check_languages(values: Iterable[str]) -> list[str]:

@@ -26,7 +26,7 @@ from automation.routing.forms import (
 )
 from automation.web import acting_user, add_errors, admin_required
 from helpdesk.models import Team, User
-from helpdesk.services import HelpdeskError, create_team
+from helpdesk.services import HelpdeskError, create_team, update_agent
 
 admin_only = admin_required("Only admins can change routing and teams.")
 
@@ -179,7 +179,8 @@ def team_member_remove(request: HttpRequest, team_id: int, user_id: int) -> Http
 
 
 def _set_teams(request: HttpRequest, agent: User, teams: list[Team]) -> None:
-    services.update_agent_routing(agent, actor=acting_user(request), teams=teams)
+    # Its AgentRoutingChanged event has a worker drain the queues the agent may now serve.
+    update_agent(agent, actor=acting_user(request), teams=teams)
 
 
 @admin_only
@@ -192,7 +193,7 @@ def agent_edit(request: HttpRequest, user_id: int) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.update_agent_routing(
+                update_agent(
                     agent,
                     actor=acting_user(request),
                     capacity=data["capacity"],
