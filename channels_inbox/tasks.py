@@ -32,7 +32,12 @@ from channels_inbox.adapters import ChannelError, ParseResult, get_adapter
 from channels_inbox.email.tasks import poll_imap_account_task, poll_imap_task  # noqa: F401
 from channels_inbox.models import ChannelAccount, InboundEvent
 from channels_inbox.pipeline import RecipientMissingError, build_outbound_message, retry_delay
-from helpdesk.events import EventConsumerTask, MessageQueued, event_from_payload
+from helpdesk.events import (
+    EventConsumerTask,
+    MessageQueued,
+    delivered_together,
+    events_from_payloads,
+)
 from tickets.models import Message
 from tickets.services import (
     TicketError,
@@ -235,9 +240,12 @@ def process_new_inbound_events_task(slot: int) -> int:
             else:
                 cache.touch(key, timeout=BATCH_SLOT_TIMEOUT)
             events = InboundEvent.objects.filter(pk__in=claimed).select_related("channel_account")
-            for event in events.order_by("pk"):
-                _process_claimed(event)
-                processed += 1
+            # Each event commits on its own (one bad message never rolls back the others);
+            # automation gets what the batch committed as one task.
+            with delivered_together():
+                for event in events.order_by("pk"):
+                    _process_claimed(event)
+                    processed += 1
     except BaseException:
         # Claimed events keep their lease; the sweep hands them on when it runs out.
         cache.delete(key)
@@ -306,22 +314,19 @@ def deliver_message_task(message_id: int) -> str:
 
 
 @shared_task(
-    name="channels_inbox.handle_event_task",
+    name="channels_inbox.handle_events_task",
     base=EventConsumerTask,
     subscribed_events=frozenset({MessageQueued.name}),
 )
-def handle_event_task(name: str, payload: dict[str, Any]) -> None:
+def handle_events_task(items: list[Any]) -> None:
     """Subscribed to queued outbound messages (settings.EVENT_CONSUMER_TASKS): each is sent
     once the transaction that queued it has committed."""
-    if name != MessageQueued.name:
-        return
-    try:
-        event = event_from_payload(name, payload)
-    except (KeyError, TypeError):
-        logger.warning("Ignoring a malformed %s event: %r", name, payload)
-        return
-    assert isinstance(event, MessageQueued)
-    deliver_message_task.delay(event.message_id)
+    events, malformed = events_from_payloads(items)
+    for item in malformed:
+        logger.warning("Ignoring a malformed event: %r", item)
+    for event in events:
+        if isinstance(event, MessageQueued):
+            deliver_message_task.delay(event.message_id)
 
 
 # --- Sweeps --------------------------------------------------------------------------------

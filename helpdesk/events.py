@@ -3,23 +3,32 @@
 ``emit()`` waits for the surrounding transaction to commit, then does exactly two things:
 it pushes the event to the agents' browsers through the Channels layer, and it enqueues each
 task named in ``settings.EVENT_CONSUMER_TASKS`` (automation subscribes there, so this module
-never imports an app that depends on it). A task built on ``EventConsumerTask`` with
-``subscribed_events`` (``@shared_task(base=EventConsumerTask, subscribed_events=...)``) is
-enqueued only for the events it names; any other task, for every event. Events are small
-typed records of ids; receivers load what they need, so a late delivery never carries stale
-data.
+never imports an app that depends on it). A consumer task takes a list of events, each a
+``[name, payload]`` pair in the order they were committed (``events_from_payloads`` rebuilds
+them). A task built on ``EventConsumerTask`` with ``subscribed_events``
+(``@shared_task(base=EventConsumerTask, subscribed_events=...)``) receives only the events it
+names, and is not enqueued when none is left; any other task receives every event.
+
+Outside ``delivered_together()`` each committed event is enqueued on its own, a list of one.
+Inside it, the pushes still go out as each transaction commits, but the consumers get one task
+for everything the block committed: a worker threading a batch of inbound messages enqueues one
+automation task per batch rather than two or three per message.
+
+Events are small typed records of ids; receivers load what they need, so a late delivery
+never carries stale data.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
 import os
 import threading
 import typing
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Any, ClassVar
 
@@ -247,9 +256,24 @@ def event_from_payload(name: str, payload: dict[str, Any]) -> Event:
     return cls(**fields)
 
 
+def events_from_payloads(items: Sequence[Any]) -> tuple[list[Event], list[Any]]:
+    """Rebuild the events a consumer task received, in order, and set aside the items that
+    are not valid events (for the caller to log), so one malformed entry never costs the
+    others."""
+    events: list[Event] = []
+    malformed: list[Any] = []
+    for item in items:
+        try:
+            name, payload = item
+            events.append(event_from_payload(name, payload))
+        except (KeyError, TypeError, ValueError):
+            malformed.append(item)
+    return events, malformed
+
+
 def emit(event: Event) -> None:
     """Deliver ``event`` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: deliver(event), robust=True)
+    transaction.on_commit(lambda: _committed(event), robust=True)
 
 
 def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
@@ -257,20 +281,61 @@ def enqueue_on_commit(task: Any, *args: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: task.delay(*args, **kwargs), robust=True)
 
 
-def deliver(event: Event) -> None:
-    """Push, then enqueue. Each step is isolated: the change is committed, so one failing
-    receiver (a realtime outage, a broker hiccup) must not keep it from the others."""
+class _Collector(threading.local):
+    """The events committed so far inside this thread's ``delivered_together()`` block, or
+    None outside one. Thread-local because commit hooks run on the committing thread."""
+
+    pending: list[tuple[Event, dict[str, Any]]] | None = None
+
+
+_collector = _Collector()
+
+
+@contextlib.contextmanager
+def delivered_together() -> Iterator[None]:
+    """Hand the consumer tasks every event committed inside the block in one task each, at
+    its end (also when the block raises: what committed stays committed). Browsers are
+    pushed to as each transaction commits, as outside. A nested block joins the outer one."""
+    if _collector.pending is not None:
+        yield
+        return
+    _collector.pending = []
+    try:
+        yield
+    finally:
+        pending, _collector.pending = _collector.pending, None
+        if pending:
+            _enqueue_consumers(pending)
+
+
+def _committed(event: Event) -> None:
+    """Push, then enqueue (or collect). Each step is isolated: the change is committed, so
+    one failing receiver (a realtime outage, a broker hiccup) must not keep it from the
+    others."""
     payload = event.payload()
     _push_to_browsers(event, payload)
+    if _collector.pending is not None:
+        _collector.pending.append((event, payload))
+    else:
+        _enqueue_consumers([(event, payload)])
+
+
+def _enqueue_consumers(events: Sequence[tuple[Event, dict[str, Any]]]) -> None:
     for task_path in settings.EVENT_CONSUMER_TASKS:
         try:
             task: Any = import_string(task_path)
             wanted = getattr(task, "subscribed_events", None)
-            if wanted is not None and event.name not in wanted:
-                continue
-            task.delay(event.name, payload)
+            selected = [
+                [event.name, payload]
+                for event, payload in events
+                if wanted is None or event.name in wanted
+            ]
+            if selected:
+                task.delay(selected)
         except Exception:
-            logger.exception("Could not hand %s to %s", event.name, task_path)
+            logger.exception(
+                "Could not hand %s to %s", ", ".join(e.name for e, _ in events), task_path
+            )
 
 
 def _push_to_browsers(event: Event, payload: dict[str, Any]) -> None:

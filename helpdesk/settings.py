@@ -256,8 +256,8 @@ CELERY_TIMEZONE = "UTC"
 
 # Dotted paths of Celery tasks that receive every domain event after commit (helpdesk.events).
 EVENT_CONSUMER_TASKS: list[str] = [
-    "channels_inbox.tasks.handle_event_task",
-    "automation.tasks.handle_event_task",
+    "channels_inbox.tasks.handle_events_task",
+    "automation.tasks.handle_events_task",
 ]
 
 # Dotted path of the callable tickets.services.add_reply asks, with the ticket locked,

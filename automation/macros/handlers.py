@@ -1,4 +1,4 @@
-"""How macros reacts to domain events (called by automation.tasks.handle_event_task): a new
+"""How macros reacts to domain events (called by automation.tasks.handle_events_task): a new
 customer message gets the channel account's auto-acknowledgement."""
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from automation.batch import once_per_task
 from automation.macros.templating import render_template
 from automation.models import AutoAcknowledgement, AutoAcknowledgementSent, Macro
 from automation.sla.calendar import CalendarError, next_opening
@@ -247,8 +248,11 @@ def send_auto_acknowledgement(ticket_id: int, *, message_id: int | None = None) 
     WhatsApp window refuse) and none was sent on the ticket within the period. Returns the
     queued message, or None. Idempotent and safe to run on two workers at once: the
     period is checked under the ticket's row lock, which the second worker waits for."""
-    # The account's acknowledgement first, by the ticket's id: most events of most accounts
-    # end here, after one query.
+    # Whether any account acknowledges at all, once per automation task; then the account's
+    # acknowledgement, by the ticket's id: most events of most accounts end after that.
+    enabled = AutoAcknowledgement.objects.filter(enabled=True)
+    if not once_per_task("autoack.enabled", enabled.exists):
+        return None
     ack = (
         AutoAcknowledgement.objects.select_related("business_hours", "channel_account")
         .filter(channel_account__tickets=ticket_id, enabled=True)

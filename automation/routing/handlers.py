@@ -1,4 +1,4 @@
-"""How routing reacts to domain events (called by automation.tasks.handle_event_task).
+"""How routing reacts to domain events (called by automation.tasks.handle_events_task).
 
 - ticket.created, and ticket.updated that leaves a ticket unassigned in a team (team
   changed, reopened, unassigned): the team's queue is drained, oldest first, which routes

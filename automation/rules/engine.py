@@ -45,6 +45,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from automation.batch import once_per_task
 from automation.rules.conditions import Predicate, compile_conditions
 from automation.rules.context import TicketContext
 from automation.rules.schema import referenced_names
@@ -105,6 +106,10 @@ def invalidate_rules() -> None:
 
 
 def _current_version() -> str:
+    return once_per_task("rules.version", _read_version)
+
+
+def _read_version() -> str:
     version = cache.get(RULES_VERSION_KEY)
     if version is None:
         cache.add(RULES_VERSION_KEY, uuid.uuid4().hex, None)

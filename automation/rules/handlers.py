@@ -1,4 +1,4 @@
-"""How rules react to domain events (called by automation.tasks.handle_event_task).
+"""How rules react to domain events (called by automation.tasks.handle_events_task).
 
 Each event maps to one trigger; the engine evaluates that trigger's active rules on a
 context loaded once. An event no rule listens to costs a cache read. Idempotent: events

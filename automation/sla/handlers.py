@@ -1,4 +1,4 @@
-"""How SLA reacts to domain events (called by automation.tasks.handle_event_task): every
+"""How SLA reacts to domain events (called by automation.tasks.handle_events_task): every
 event that can move a ticket's clocks or change its policy recomputes them. Recomputing is
 idempotent, so a retried or repeated event changes nothing more."""
 

@@ -26,6 +26,7 @@ from django.db.models import ProtectedError, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from automation.batch import for_the_tasks_tickets, once_per_task
 from automation.models import (
     BusinessHours,
     Holiday,
@@ -70,8 +71,17 @@ def policy_matches(policy: SlaPolicy, ticket: Ticket, customer_tags: Iterable[st
 
 
 def active_policies() -> list[SlaPolicy]:
-    """Every active policy, by position (the model's ordering), with its calendar."""
-    return list(SlaPolicy.objects.filter(active=True).select_related("business_hours"))
+    """Every active policy, by position (the model's ordering), with its calendar; read once
+    per automation task."""
+    return once_per_task(
+        "sla.policies",
+        lambda: list(SlaPolicy.objects.filter(active=True).select_related("business_hours")),
+    )
+
+
+def _tickets_with_clocks(ticket_ids: Iterable[int]) -> set[int]:
+    clocked = TicketSla.objects.filter(ticket_id__in=ticket_ids)
+    return set(clocked.values_list("ticket_id", flat=True))
 
 
 def match_policy(ticket: Ticket, policies: list[SlaPolicy] | None = None) -> SlaPolicy | None:
@@ -236,12 +246,11 @@ def sync_ticket_sla(ticket_id: int, *, now: datetime | None = None) -> TicketSla
     times. Returns the ticket's SLA, or None when no policy applies and none did before."""
     now = now or timezone.now()
     policies = active_policies()
-    if not policies:
+    if not policies and not for_the_tasks_tickets("sla.clocked", ticket_id, _tickets_with_clocks):
         # A desk without policies: only a ticket that had one has clocks to stop. Every
-        # other event ends here, without a transaction or a lock.
-        sla = TicketSla.objects.filter(ticket_id=ticket_id).first()
-        if sla is None:
-            return None
+        # other event ends here, without a transaction or a lock (and, in an automation
+        # task, with one query for all of its tickets).
+        return None
     with transaction.atomic():
         ticket = (
             Ticket.objects.select_for_update(of=("self",))

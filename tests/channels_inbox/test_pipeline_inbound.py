@@ -14,6 +14,9 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
+from automation.models import Rule
+from automation.rules.engine import invalidate_rules
+from automation.rules.services import save_rule
 from channels_inbox import adapters, services
 from channels_inbox.models import ChannelAccount, InboundEvent
 from channels_inbox.services import claim_inbound_event, inbound_event_key, store_inbound_event
@@ -24,12 +27,14 @@ from channels_inbox.tasks import (
     process_new_inbound_events_task,
     sweep_inbound_events_task,
 )
+from helpdesk.models import User
 from tests.channels_inbox.adapters_for_tests import (  # noqa: F401 - fixtures
     FakeProvider,
     eager_celery,
     provider,
     sms_account,
 )
+from tests.helpdesk import event_tasks
 from tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -422,6 +427,61 @@ def test_new_events_are_processed_in_batches_until_none_is_left(
     assert Ticket.objects.count() == 1  # one conversation: each message continues it
     assert cache.get(_slot_key(0)) is None
     assert process_new_inbound_events_task(0) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_reaches_automation_as_one_task_and_every_message_is_handled(
+    sms_account: ChannelAccount, admin: User, settings: Any
+) -> None:
+    """Each message of a batch commits on its own; automation gets the batch's events in one
+    task per batch, and handles every one of them."""
+    settings.EVENT_CONSUMER_TASKS = [
+        "tests.helpdesk.event_tasks.record_event_task",
+        "automation.tasks.handle_events_task",
+    ]
+    save_rule(
+        Rule(
+            name="Tag SMS",
+            trigger=Rule.Trigger.TICKET_CREATED,
+            active=True,
+            conditions={},
+            actions=[{"type": "add_tags", "tags": ["batched"]}],
+        ),
+        actor=admin,
+    )
+    event_tasks.RECEIVED.clear()
+    event_tasks.TASK_SIZES.clear()
+    for slot in range(settings.INBOUND_BATCH_WORKERS):
+        cache.add(_slot_key(slot), 1)  # busy: storing leaves the events to the task below
+    try:
+        for number in range(BATCH_SIZE + 5):
+            message = {
+                "from": f"+49151000{number:05d}",
+                "text": f"Hi {number}",
+                "id": f"s-{number}",
+            }
+            store_inbound_event(
+                sms_account, external_id=f"evt-{number}", payload=payload(messages=[message])
+            )
+        cache.delete(_slot_key(0))
+        cache.add(_slot_key(0), 1)
+
+        assert process_new_inbound_events_task(0) == BATCH_SIZE + 5
+    finally:
+        cache.delete_many([_slot_key(slot) for slot in range(settings.INBOUND_BATCH_WORKERS)])
+        invalidate_rules()
+
+    # A new customer's message opens a ticket: ticket.created, then message.created, one
+    # task per batch. The rule's tagging is one ticket.updated per ticket, each its own task:
+    # automation changes tickets outside any batch, so that in the embedded setup (Celery
+    # eager, as here) a rule's own changes reach the rules while it is still in progress.
+    assert event_tasks.TASK_SIZES == [2 * BATCH_SIZE, *[1] * BATCH_SIZE, 2 * 5, *[1] * 5]
+    created = [
+        payload["ticket_id"] for name, payload in event_tasks.RECEIVED if name == "ticket.created"
+    ]
+    assert sorted(created) == sorted(Ticket.objects.values_list("pk", flat=True))
+    tagged = Ticket.objects.filter(tags__name="batched").distinct().count()
+    assert tagged == Ticket.objects.count() == BATCH_SIZE + 5
 
 
 def test_batches_leave_retries_and_leased_events_to_their_own_tasks(

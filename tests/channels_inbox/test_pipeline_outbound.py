@@ -17,7 +17,11 @@ from rest_framework.test import APIClient
 
 from channels_inbox.models import ChannelAccount
 from channels_inbox.services import store_inbound_event
-from channels_inbox.tasks import deliver_message_task, handle_event_task, sweep_queued_messages_task
+from channels_inbox.tasks import (
+    deliver_message_task,
+    handle_events_task,
+    sweep_queued_messages_task,
+)
 from customers.models import Customer
 from helpdesk.celery import app as celery_app
 from helpdesk.models import User
@@ -335,21 +339,26 @@ def test_only_queued_messages_are_handed_to_delivery(
     note = add_note(sms_ticket, author=agent, text="Customer is in a hurry.")
     customer_message = sms_ticket.messages.get(kind="customer")
 
-    handle_event_task(
-        "message.created", {"ticket_id": sms_ticket.pk, "message_id": note.pk, "kind": "note"}
+    handle_events_task(
+        [
+            [
+                "message.created",
+                {"ticket_id": sms_ticket.pk, "message_id": note.pk, "kind": "note"},
+            ],
+            [
+                "message.created",
+                {"ticket_id": sms_ticket.pk, "message_id": customer_message.pk, "kind": "customer"},
+            ],
+            ["ticket.updated", {"ticket_id": sms_ticket.pk, "fields": ["status"]}],
+        ]
     )
-    handle_event_task(
-        "message.created",
-        {"ticket_id": sms_ticket.pk, "message_id": customer_message.pk, "kind": "customer"},
-    )
-    handle_event_task("ticket.updated", {"ticket_id": sms_ticket.pk, "fields": ["status"]})
 
     assert provider.sent == []
 
 
 def test_the_delivery_task_subscribes_to_queued_messages_only() -> None:
     """Customer messages, notes and ticket changes never cost a task on the broker."""
-    assert handle_event_task.subscribed_events == frozenset({"message.queued"})
+    assert handle_events_task.subscribed_events == frozenset({"message.queued"})
 
 
 @pytest.mark.parametrize(
@@ -358,9 +367,9 @@ def test_the_delivery_task_subscribes_to_queued_messages_only() -> None:
 def test_a_malformed_event_is_ignored_with_a_warning(
     payload: dict[str, Any], caplog: pytest.LogCaptureFixture, provider: FakeProvider
 ) -> None:
-    handle_event_task("message.queued", payload)
+    handle_events_task([["message.queued", payload]])
 
-    assert "Ignoring a malformed message.queued event" in caplog.text
+    assert "Ignoring a malformed event: ['message.queued'" in caplog.text
     assert provider.sent == []
 
 

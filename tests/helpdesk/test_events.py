@@ -40,8 +40,10 @@ from helpdesk.events import (
     TicketsMerged,
     TicketUpdated,
     agent_group,
+    delivered_together,
     emit,
     event_from_payload,
+    events_from_payloads,
     ticket_group,
 )
 from helpdesk.models import Team, User
@@ -84,8 +86,10 @@ def consumers(settings: Any) -> Iterator[list[Any]]:
     was_eager = celery_app.conf.get("task_always_eager")
     celery_app.conf.update(task_always_eager=True)
     event_tasks.RECEIVED.clear()
+    event_tasks.TASK_SIZES.clear()
     yield event_tasks.RECEIVED
     event_tasks.RECEIVED.clear()
+    event_tasks.TASK_SIZES.clear()
     celery_app.conf.update(task_always_eager=was_eager)
 
 
@@ -607,6 +611,146 @@ def test_emit_outside_a_transaction_delivers_at_once(consumers: list[Any]) -> No
     emit(TicketCreated(ticket_id=5))
 
     assert consumers == [("ticket.created", {"ticket_id": 5})]
+
+
+def test_each_event_is_its_own_task_outside_a_delivered_together_block(
+    consumers: list[Any], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(TicketCreated(ticket_id=1))
+        emit(MessageCreated(ticket_id=1, message_id=10, kind="customer"))
+
+    assert event_tasks.TASK_SIZES == [1, 1]
+    assert consumers == [
+        ("ticket.created", {"ticket_id": 1}),
+        ("message.created", {"ticket_id": 1, "message_id": 10, "kind": "customer"}),
+    ]
+
+
+# --- Delivered together ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivered_together_block_hands_its_commits_to_each_consumer_in_one_task(
+    consumers: list[Any], layer: BaseChannelLayer
+) -> None:
+    """As the inbound batch task threads messages: each commits on its own and is pushed to
+    the browsers at once, and the consumers get one task, in commit order, at the end."""
+    agents = subscribe(layer, AGENTS_GROUP)
+
+    with delivered_together():
+        with transaction.atomic():
+            emit(TicketCreated(ticket_id=1))
+            emit(MessageCreated(ticket_id=1, message_id=10, kind="customer"))
+        assert [m["event"] for m in drain(layer, agents)] == ["ticket.created", "message.created"]
+        assert consumers == []
+        with transaction.atomic():
+            emit(MessageCreated(ticket_id=2, message_id=20, kind="customer"))
+
+    assert event_tasks.TASK_SIZES == [3]
+    assert consumers == [
+        ("ticket.created", {"ticket_id": 1}),
+        ("message.created", {"ticket_id": 1, "message_id": 10, "kind": "customer"}),
+        ("message.created", {"ticket_id": 2, "message_id": 20, "kind": "customer"}),
+    ]
+    assert [m["event"] for m in drain(layer, agents)] == ["message.created"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivered_together_block_leaves_out_what_rolled_back_and_keeps_what_committed(
+    consumers: list[Any], layer: BaseChannelLayer
+) -> None:
+    """A message that fails rolls back alone; an error that ends the block still hands on
+    what had committed before it."""
+    agents = subscribe(layer, AGENTS_GROUP)
+
+    def create(ticket_id: int, *, fail: bool = False) -> None:
+        with transaction.atomic():
+            emit(TicketCreated(ticket_id=ticket_id))
+            if fail:
+                raise Boom
+
+    def batch_that_fails_at_the_end() -> None:
+        with delivered_together():
+            create(1)
+            with pytest.raises(Boom):
+                create(2, fail=True)
+            create(3)
+            raise Boom
+
+    with pytest.raises(Boom):
+        batch_that_fails_at_the_end()
+
+    assert event_tasks.TASK_SIZES == [2]
+    assert consumers == [("ticket.created", {"ticket_id": 1}), ("ticket.created", {"ticket_id": 3})]
+    assert drain(layer, agents) == pushed(consumers)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_nested_delivered_together_block_joins_the_outer_one(consumers: list[Any]) -> None:
+    with delivered_together():
+        emit(TicketCreated(ticket_id=1))
+        with delivered_together():
+            emit(TicketCreated(ticket_id=2))
+        assert consumers == []
+        emit(TicketCreated(ticket_id=3))
+
+    assert event_tasks.TASK_SIZES == [3]
+    assert [payload["ticket_id"] for _, payload in consumers] == [1, 2, 3]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_block_that_commits_nothing_enqueues_nothing(consumers: list[Any]) -> None:
+    def roll_back() -> None:
+        with transaction.atomic():
+            emit(TicketCreated(ticket_id=1))
+            raise Boom
+
+    with delivered_together(), pytest.raises(Boom):
+        roll_back()
+
+    assert event_tasks.TASK_SIZES == []
+    # The block is over: the next event goes out on its own again.
+    emit(TicketCreated(ticket_id=2))
+    assert event_tasks.TASK_SIZES == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_consumer_receives_only_its_subscribed_events_and_no_task_without_any(
+    settings: Any, consumers: list[Any]
+) -> None:
+    """The delivery pipeline subscribes to queued messages alone: a batch of customer
+    messages costs it no task, a batch with a queued reply one task with just that."""
+    settings.EVENT_CONSUMER_TASKS = ["tests.helpdesk.event_tasks.queued_only_event_task", RECORD]
+    event_tasks.QUEUED_ONLY.clear()
+    with delivered_together():
+        emit(TicketCreated(ticket_id=1))
+        emit(MessageCreated(ticket_id=1, message_id=10, kind="customer"))
+    assert event_tasks.QUEUED_ONLY == []
+    with delivered_together():
+        emit(MessageCreated(ticket_id=1, message_id=11, kind="reply"))
+        emit(MessageQueued(ticket_id=1, message_id=11))
+
+    assert event_tasks.QUEUED_ONLY == [[["message.queued", {"ticket_id": 1, "message_id": 11}]]]
+    assert event_tasks.TASK_SIZES == [2, 2]
+
+
+def test_events_from_payloads_sets_malformed_items_aside_and_keeps_the_rest() -> None:
+    good = ["ticket.created", {"ticket_id": 1}]
+    bad = [
+        ["ticket.deleted", {"ticket_id": 1}],
+        ["ticket.created", {"ticket_id": "1"}],
+        ["ticket.created"],
+        "ticket.created",
+        ["ticket.created", None],
+        ["ticket.created", ["ticket_id", 1]],
+        None,
+    ]
+
+    events, malformed = events_from_payloads([bad[0], good, *bad[1:], good])
+
+    assert events == [TicketCreated(ticket_id=1), TicketCreated(ticket_id=1)]
+    assert malformed == bad
 
 
 # --- Payloads --------------------------------------------------------------------------------

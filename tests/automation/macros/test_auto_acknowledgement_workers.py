@@ -100,7 +100,9 @@ class Workers:
                 pytest.fail("the workers did not answer ping")
 
     def send(self, name: str, payload: dict[str, Any]) -> None:
-        self.app.send_task("automation.handle_event_task", args=[name, payload], queue=self.queue)
+        self.app.send_task(
+            "automation.handle_events_task", args=[[[name, payload]]], queue=self.queue
+        )
 
     def wait_until_idle(self) -> None:
         """The queue is empty and neither worker runs a task (asked twice, a moment apart,

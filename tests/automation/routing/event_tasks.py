@@ -9,11 +9,14 @@ from typing import Any
 from celery import shared_task
 
 from automation.routing.handlers import handle_event
-from helpdesk.events import event_from_payload
+from helpdesk.events import events_from_payloads
 
 ROUTING_ONLY = "tests.automation.routing.event_tasks.routing_event_task"
 
 
 @shared_task(name="tests.automation.routing_event_task")
-def routing_event_task(name: str, payload: dict[str, Any]) -> None:
-    handle_event(event_from_payload(name, payload))
+def routing_event_task(items: list[Any]) -> None:
+    events, malformed = events_from_payloads(items)
+    assert not malformed, malformed
+    for event in events:
+        handle_event(event)
