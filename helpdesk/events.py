@@ -248,12 +248,24 @@ def event_from_payload(name: str, payload: dict[str, Any]) -> Event:
     """Rebuild an event a task received; raises KeyError on an unknown event or a missing
     field, TypeError on a field of the wrong type."""
     cls = EVENT_TYPES[name]
-    hints = typing.get_type_hints(cls)
     fields = {
-        f.name: _check_field(name, f.name, payload[f.name], hints[f.name])
-        for f in dataclasses.fields(cls)
+        field: _check_field(name, field, payload[field], expected)
+        for field, expected in _field_types(cls)
     }
     return cls(**fields)
+
+
+_FIELD_TYPES: dict[type[Event], tuple[tuple[str, Any], ...]] = {}
+
+
+def _field_types(cls: type[Event]) -> tuple[tuple[str, Any], ...]:
+    """(name, type) of each field: resolving the annotations is costly, and a worker
+    rebuilds every event it receives."""
+    types = _FIELD_TYPES.get(cls)
+    if types is None:
+        hints = typing.get_type_hints(cls)
+        types = _FIELD_TYPES[cls] = tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+    return types
 
 
 def events_from_payloads(items: Sequence[Any]) -> tuple[list[Event], list[Any]]:

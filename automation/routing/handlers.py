@@ -16,6 +16,8 @@ ticket, which drains nothing: no recursion through the eager task runner.
 
 from __future__ import annotations
 
+from automation.batch import once_per_task
+from automation.models import TeamRouting
 from automation.routing import services
 from helpdesk.events import (
     AgentAvailabilityChanged,
@@ -30,7 +32,20 @@ from tickets.models import Ticket, TicketActivity
 RELEVANT_FIELDS = frozenset({"team", "status", "assignee"})
 
 
+def _routed_teams() -> frozenset[int]:
+    """The teams whose routing is on, read once per automation task: on a desk that routes
+    nothing, no event costs a query."""
+    return once_per_task(
+        "routing.teams",
+        lambda: frozenset(
+            TeamRouting.objects.exclude(mode=TeamRouting.Mode.OFF).values_list("team_id", flat=True)
+        ),
+    )
+
+
 def handle_event(event: Event) -> None:
+    if not _routed_teams():
+        return
     if isinstance(event, TicketCreated):
         _drain_team_of(event.ticket_id)
     elif isinstance(event, TicketUpdated):
@@ -44,7 +59,9 @@ def handle_event(event: Event) -> None:
 
 def _drain_team_of(ticket_id: int) -> None:
     ticket = Ticket.objects.filter(pk=ticket_id).values("team_id", "assignee_id").first()
-    if ticket is not None and ticket["team_id"] is not None and ticket["assignee_id"] is None:
+    if ticket is None or ticket["team_id"] not in _routed_teams():
+        return
+    if ticket["assignee_id"] is None:
         services.drain_queue(ticket["team_id"], arriving=ticket_id)
 
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from automation.macros.services import save_auto_acknowledgement
-from automation.models import AutoAcknowledgement, SlaPolicy, TicketSla
+from automation.models import AutoAcknowledgement, SlaPolicy, TeamRouting, TicketSla
 from automation.tasks import handle_events_task
 from channels_inbox.models import ChannelAccount
+from helpdesk.models import Team, User
 from tickets.models import Message, Ticket
 from tickets.services import InboundMessage, receive_message
 
@@ -37,12 +38,12 @@ def new_ticket_events(tickets: list[Ticket]) -> list[list[Any]]:
 def test_a_list_on_a_desk_without_configuration_reads_it_once(
     make_ticket: Callable[..., Ticket], django_assert_num_queries: Any
 ) -> None:
-    """Per new ticket, only routing's look at its team; the SLA policies, the tickets'
-    clocks and the acknowledgements are one query each for the whole list."""
+    """One query each for the whole list, however long: the routed teams, the SLA policies,
+    the tickets' clocks and the acknowledgements."""
     tickets = [make_ticket() for _ in range(20)]
     events = new_ticket_events(tickets)
 
-    with django_assert_num_queries(len(tickets) + 3):
+    with django_assert_num_queries(4):
         handle_events_task(events)
 
 
@@ -118,3 +119,19 @@ def test_a_malformed_item_is_logged_and_the_others_handled(
 
     assert "Ignoring a malformed event: ['ticket.created', {'ticket_id': 'x'}]" in caplog.text
     assert TicketSla.objects.filter(policy=policy).count() == 2
+
+
+def test_every_new_ticket_of_a_list_is_routed_in_a_routed_team(
+    make_ticket: Callable[..., Ticket], support_team: Team, agent: User
+) -> None:
+    User.objects.filter(pk=agent.pk).update(availability="online", capacity=5)
+    tickets = [make_ticket() for _ in range(3)]
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(team=support_team)
+    TeamRouting.objects.create(team=support_team, mode=TeamRouting.Mode.ROUND_ROBIN)
+
+    handle_events_task(new_ticket_events(tickets))
+
+    assigned = Ticket.objects.filter(pk__in=[t.pk for t in tickets]).values_list(
+        "assignee_id", flat=True
+    )
+    assert list(assigned) == [agent.pk] * 3
