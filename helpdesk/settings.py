@@ -303,8 +303,8 @@ PIPELINE_RETRY_MAX_DELAY_SECONDS = 3600
 INBOUND_MAX_ATTEMPTS = 8
 OUTBOUND_MAX_ATTEMPTS = 10
 # How many worker processes may take new inbound events at once (each in batches): the
-# worker's concurrency, so a burst keeps every process busy and leaves none idle.
-INBOUND_BATCH_WORKERS = 2
+# Celery processes of every worker together, so a burst keeps each one busy and none idle.
+INBOUND_BATCH_WORKERS = env_int("INBOUND_BATCH_WORKERS", 2, minimum=1)
 
 # --- Auth ----------------------------------------------------------------------------------
 

@@ -475,7 +475,8 @@ def test_a_batch_reaches_automation_as_one_task_and_every_message_is_handled(
     # task per batch. The rule's tagging is one ticket.updated per ticket, each its own task:
     # automation changes tickets outside any batch, so that in the embedded setup (Celery
     # eager, as here) a rule's own changes reach the rules while it is still in progress.
-    assert event_tasks.TASK_SIZES == [2 * BATCH_SIZE, *[1] * BATCH_SIZE, 2 * 5, *[1] * 5]
+    task_sizes = list(event_tasks.TASK_SIZES)
+    assert task_sizes == [2 * BATCH_SIZE, *[1] * BATCH_SIZE, 2 * 5, *[1] * 5]
     created = [
         payload["ticket_id"] for name, payload in event_tasks.RECEIVED if name == "ticket.created"
     ]
