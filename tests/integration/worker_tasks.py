@@ -17,16 +17,17 @@ def seen_key(event_name: str, ticket_id: int) -> str:
 
 
 @shared_task(name="tests.integration.record_ticket_event_task")
-def record_ticket_event_task(event_name: str, payload: dict[str, Any]) -> None:
-    """Subscribed to domain events in EVENT_CONSUMER_TASKS: loads the ticket the event names
+def record_ticket_event_task(items: list[Any]) -> None:
+    """Subscribed to domain events in EVENT_CONSUMER_TASKS: loads the ticket each event names
     from the worker's own database connection and leaves what it saw in the shared cache
     (Redis), where the test process reads it."""
-    ticket_id = payload.get("ticket_id")
-    if not isinstance(ticket_id, int):
-        return
-    ticket = Ticket.objects.filter(pk=ticket_id).values("number", "subject").first()
-    cache.set(
-        seen_key(event_name, ticket_id),
-        {"ticket": ticket, "database": str(connection.settings_dict["NAME"])},
-        timeout=300,
-    )
+    for event_name, payload in items:
+        ticket_id = payload.get("ticket_id")
+        if not isinstance(ticket_id, int):
+            continue
+        ticket = Ticket.objects.filter(pk=ticket_id).values("number", "subject").first()
+        cache.set(
+            seen_key(event_name, ticket_id),
+            {"ticket": ticket, "database": str(connection.settings_dict["NAME"])},
+            timeout=300,
+        )
