@@ -219,11 +219,16 @@ def request_inbound_processing() -> None:
 
 @shared_task(name="channels_inbox.process_new_inbound_events_task")
 def process_new_inbound_events_task(slot: int) -> int:
-    """Process new events, a batch at a time, until none is left; returns how many."""
+    """Process new events, a batch at a time, until none is left or the task has had its
+    turn; returns how many it processed."""
     key = _slot_key(slot)
     processed = 0
+    batches = 0
     try:
         while True:
+            if batches >= settings.INBOUND_BATCHES_PER_TASK and _continue_later(slot):
+                return processed
+            batches += 1
             claimed = services.claim_new_inbound_events(
                 limit=BATCH_SIZE, until=timezone.now() + INBOUND_LEASE
             )
@@ -250,6 +255,23 @@ def process_new_inbound_events_task(slot: int) -> int:
         # Claimed events keep their lease; the sweep hands them on when it runs out.
         cache.delete(key)
         raise
+
+
+def _continue_later(slot: int) -> bool:
+    """Hand the slot to a new task at the back of the queue, behind what the batches so far
+    enqueued (automation, deliveries): in a long burst every worker process would otherwise
+    thread the whole backlog before a single acknowledgement, routing or SLA clock. False
+    when the broker cannot take it; the caller then carries on itself."""
+    if process_new_inbound_events_task.app.conf.task_always_eager:
+        # Run in process, the continuation would nest one call deeper per turn, and
+        # automation has already run after each batch.
+        return False
+    try:
+        process_new_inbound_events_task.delay(slot)
+    except Exception:
+        logger.warning("Could not hand inbound slot %s on; its task carries on", slot)
+        return False
+    return True
 
 
 # --- Outbound ------------------------------------------------------------------------------
