@@ -226,8 +226,10 @@ def process_new_inbound_events_task(slot: int) -> int:
     batches = 0
     try:
         while True:
-            if batches >= settings.INBOUND_BATCHES_PER_TASK and _continue_later(slot):
-                return processed
+            if batches >= settings.INBOUND_BATCHES_PER_TASK:
+                if _continue_later(slot):
+                    return processed
+                batches = 0  # carrying on: the next turn ends after as many batches again
             batches += 1
             claimed = services.claim_new_inbound_events(
                 limit=BATCH_SIZE, until=timezone.now() + INBOUND_LEASE

@@ -485,6 +485,27 @@ def test_a_batch_reaches_automation_as_one_task_and_every_message_is_handled(
     assert tagged == Ticket.objects.count() == BATCH_SIZE + 5
 
 
+def test_in_process_a_task_carries_on_past_its_turn(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    """Under eager Celery automation has already run after each batch, so the task threads
+    the whole backlog itself rather than nesting a continuation per turn."""
+    settings.INBOUND_BATCHES_PER_TASK = 1
+    with django_capture_on_commit_callbacks(execute=False):
+        for number in range(2 * BATCH_SIZE + 1):
+            store_inbound_event(
+                sms_account,
+                external_id=f"evt-{number}",
+                payload=payload(messages=[text_message(f"Message {number}", id=f"sms-{number}")]),
+            )
+    cache.add(_slot_key(0), 1)
+
+    assert process_new_inbound_events_task(0) == 2 * BATCH_SIZE + 1
+
+    assert set(InboundEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert cache.get(_slot_key(0)) is None
+
+
 def test_batches_leave_retries_and_leased_events_to_their_own_tasks(
     sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
 ) -> None:
