@@ -44,10 +44,11 @@ def _routed_teams() -> frozenset[int]:
 
 
 def handle_event(event: Event) -> None:
-    if not _routed_teams():
+    routed = _routed_teams()
+    if not routed:
         return
     if isinstance(event, TicketCreated):
-        _drain_team_of(event.ticket_id)
+        _drain_team_of(event.ticket_id, routed)
     elif isinstance(event, TicketUpdated):
         if RELEVANT_FIELDS.intersection(event.fields):
             _ticket_updated(event.ticket_id, set(event.fields))
@@ -57,9 +58,9 @@ def handle_event(event: Event) -> None:
         services.drain_queues_of_agent(event.user_id)
 
 
-def _drain_team_of(ticket_id: int) -> None:
+def _drain_team_of(ticket_id: int, routed: frozenset[int]) -> None:
     ticket = Ticket.objects.filter(pk=ticket_id).values("team_id", "assignee_id").first()
-    if ticket is None or ticket["team_id"] not in _routed_teams():
+    if ticket is None or ticket["team_id"] not in routed:
         return
     if ticket["assignee_id"] is None:
         services.drain_queue(ticket["team_id"], arriving=ticket_id)

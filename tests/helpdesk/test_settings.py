@@ -149,6 +149,8 @@ def test_secret_key_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ({"TIME_ZONE": "Mars/Olympus_Mons"}, "TIME_ZONE 'Mars/Olympus_Mons' is not a known"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR"),
         ({"MAX_ATTACHMENT_BYTES": "25MB"}, "MAX_ATTACHMENT_BYTES must be a whole number"),
+        ({"INBOUND_BATCH_WORKERS": "two"}, "INBOUND_BATCH_WORKERS must be a whole number"),
+        ({"INBOUND_BATCH_WORKERS": "0"}, "INBOUND_BATCH_WORKERS must be at least 1"),
         ({"EMAIL_URL": "ftp://mail.shop.test"}, "EMAIL_URL must be a URL starting with"),
     ],
 )
