@@ -13,15 +13,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from channels_inbox.adapters import get_adapter
@@ -408,11 +410,11 @@ def store_inbound_event(
         if transaction.get_connection().in_atomic_block:
             # The caller's transaction must survive a repeat: the INSERT gets a savepoint.
             with transaction.atomic():
-                event.save(force_insert=True)
+                _insert_event(event)
         else:
             # In autocommit the INSERT is its own transaction and a repeat's failure leaves
             # nothing to roll back: one statement, where a transaction would cost three.
-            event.save(force_insert=True)
+            _insert_event(event)
     except IntegrityError:
         existing = InboundEvent.objects.filter(channel_account=account, external_id=key).first()
         if existing is None:  # not the unique constraint after all
@@ -421,6 +423,43 @@ def store_inbound_event(
     # Right away in autocommit, else once the caller's transaction commits.
     transaction.on_commit(request_inbound_processing, robust=True)
     return event, True
+
+
+def _insert_event(event: InboundEvent) -> None:
+    """``event.save(force_insert=True)`` with the statement built once per database
+    connection: compiling the same INSERT anew on every webhook was a fifth of the web
+    server's work per request. Values are prepared as save() prepares them (``pre_save``
+    for ``received_at``, then each field's ``get_db_prep_save``)."""
+    database = connections[router.db_for_write(InboundEvent)]
+    statement = _event_inserts.get(database)
+    if statement is None:
+        statement = _event_inserts[database] = _event_insert(database)
+    fields, sql = statement
+    params = [
+        field.get_db_prep_save(field.pre_save(event, add=True), connection=database)
+        for field in fields
+    ]
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        event.pk = cursor.fetchone()[0]
+    event._state.adding = False
+    event._state.db = database.alias
+
+
+_event_inserts: weakref.WeakKeyDictionary[BaseDatabaseWrapper, tuple[list[Field], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _event_insert(database: BaseDatabaseWrapper) -> tuple[list[Field], str]:
+    meta = InboundEvent._meta
+    quote = database.ops.quote_name
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608 (names only)
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {quote(meta.pk.column)}"
+    )
+    return fields, sql
 
 
 def _event_error(error: str) -> str:
@@ -475,8 +514,17 @@ def finish_inbound_event(event_id: int, *, ignored_reason: str = "") -> str:
     """Mark a claimed event processed, or ignored with the adapter's reason; returns the
     new status. Called in the transaction that saved what the event held, so an event is
     never marked done without its messages, nor its messages saved twice over a crash."""
+    return _finish_inbound_events([event_id], ignored_reason=ignored_reason)
+
+
+def finish_inbound_events(event_ids: Sequence[int]) -> None:
+    """``finish_inbound_event`` for claimed events whose messages were all saved together."""
+    _finish_inbound_events(event_ids, ignored_reason="")
+
+
+def _finish_inbound_events(event_ids: Sequence[int], *, ignored_reason: str) -> str:
     status = InboundEvent.Status.IGNORED if ignored_reason else InboundEvent.Status.PROCESSED
-    InboundEvent.objects.filter(pk=event_id).update(
+    InboundEvent.objects.filter(pk__in=event_ids).update(
         status=status,
         error=ignored_reason[:MAX_EVENT_ERROR_LENGTH],
         next_attempt_at=None,

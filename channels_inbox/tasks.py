@@ -46,6 +46,8 @@ from tickets.services import (
     mark_message_failed,
     mark_message_sent,
     receive_message,
+    receive_messages_together,
+    receives_by_conversation,
     record_automated_message,
     record_sent_elsewhere,
     schedule_delivery_retry,
@@ -135,29 +137,33 @@ def process_inbound_event_task(event_id: int) -> str:
     return _process_claimed(event)
 
 
-def _process_claimed(event: InboundEvent) -> str:
+def _process_claimed(event: InboundEvent, parsed: ParseResult | None = None) -> str:
     """A permanent ChannelError or a message the tickets refuse (TicketError) fails the
     event for good; a transient ChannelError and an unexpected exception (a deadlock, a
     full disk, a bug the next deploy fixes) are retried with backoff up to
-    INBOUND_MAX_ATTEMPTS."""
+    INBOUND_MAX_ATTEMPTS. ``parsed``: what the adapter already made of the event."""
     account = event.channel_account
     try:
-        result = get_adapter(account.kind).parse(account, event)
+        result = parsed if parsed is not None else get_adapter(account.kind).parse(account, event)
         with transaction.atomic():
             _save_parsed(account, result)
             ignored = "" if result.messages or result.statuses else result.ignored_reason
             return services.finish_inbound_event(event.pk, ignored_reason=ignored)
-    except ChannelError as error:
+    except Exception as error:
+        return _processing_failed(event, error)
+
+
+def _processing_failed(event: InboundEvent, error: Exception) -> str:
+    if isinstance(error, ChannelError):
         return _inbound_failed(
             event, str(error), permanent=error.permanent, retry_after=error.retry_after
         )
-    except TicketError as error:
+    if isinstance(error, TicketError):
         return _inbound_failed(event, str(error), permanent=True, retry_after=None)
-    except Exception as error:
-        logger.exception("Processing inbound event %s failed", event.pk)
-        return _inbound_failed(
-            event, f"{type(error).__name__}: {error}", permanent=False, retry_after=None
-        )
+    logger.error("Processing inbound event %s failed", event.pk, exc_info=error)
+    return _inbound_failed(
+        event, f"{type(error).__name__}: {error}", permanent=False, retry_after=None
+    )
 
 
 # New events are processed in batches by at most INBOUND_BATCH_WORKERS tasks at a time, one
@@ -247,16 +253,70 @@ def process_new_inbound_events_task(slot: int) -> int:
             else:
                 cache.touch(key, timeout=BATCH_SLOT_TIMEOUT)
             events = InboundEvent.objects.filter(pk__in=claimed).select_related("channel_account")
-            # Each event commits on its own (one bad message never rolls back the others);
-            # automation gets what the batch committed as one task.
+            # Automation gets what the batch committed as one task.
             with delivered_together():
-                for event in events.order_by("pk"):
-                    _process_claimed(event)
-                    processed += 1
+                processed += _process_batch(list(events.order_by("pk")))
     except BaseException:
         # Claimed events keep their lease; the sweep hands them on when it runs out.
         cache.delete(key)
         raise
+
+
+def _process_batch(events: list[InboundEvent]) -> int:
+    """Process claimed events in order. Runs of events holding only conversation messages
+    (nearly every chat, SMS and messenger webhook) are saved together in one transaction;
+    anything else, and a run that cannot be saved together, one event at a time, each
+    committed on its own so that one bad message never takes the others back."""
+    run: list[tuple[InboundEvent, ParseResult]] = []
+    for event in events:
+        account = event.channel_account
+        try:
+            result = get_adapter(account.kind).parse(account, event)
+        except Exception as error:
+            _save_together(run)
+            run = []
+            _processing_failed(event, error)
+            continue
+        if (
+            result.messages
+            and not result.statuses
+            and all(receives_by_conversation(inbound) for inbound in result.messages)
+        ):
+            run.append((event, result))
+            continue
+        _save_together(run)
+        run = []
+        _process_claimed(event, result)
+    _save_together(run)
+    return len(events)
+
+
+def _save_together(run: list[tuple[InboundEvent, ParseResult]]) -> None:
+    if len(run) < 2:
+        for event, result in run:
+            _process_claimed(event, result)
+        return
+    try:
+        with transaction.atomic():
+            receive_messages_together(
+                [
+                    (inbound, event.channel_account)
+                    for event, result in run
+                    for inbound in result.messages
+                ]
+            )
+            services.finish_inbound_events([event.pk for event, _ in run])
+    except Exception as error:
+        # Rolled back whole: a message the tickets refuse, a repeated delivery, a sender
+        # or a merge another worker made meanwhile. One at a time knows every answer.
+        logger.info(
+            "Receiving %d events together failed (%s: %s); receiving them one at a time",
+            len(run),
+            type(error).__name__,
+            error,
+        )
+        for event, result in run:
+            _process_claimed(event, result)
 
 
 def _continue_later(slot: int) -> bool:

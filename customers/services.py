@@ -92,22 +92,63 @@ def resolve_sender(kind: str, address: str, *, display_name: str = "") -> Resolv
         pass
     else:
         return ResolvedSender(identity.customer, identity, created=False)
+    customer, identity = _first_contact(kind, normalized, display_name)
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(
-                name=display_name.strip()[:200],
-                email=normalized if kind == "email" else "",
-            )
-            identity = Identity.objects.create(
-                customer=customer,
-                kind=kind,
-                address=normalized,
-                display_name=display_name.strip()[:200],
-            )
+            customer.save()
+            identity.customer = customer
+            identity.save()
     except IntegrityError:
         identity = Identity.objects.select_related("customer").get(kind=kind, address=normalized)
         return ResolvedSender(identity.customer, identity, created=False)
     return ResolvedSender(customer, identity, created=True)
+
+
+def _first_contact(kind: str, normalized: str, display_name: str) -> tuple[Customer, Identity]:
+    """The unsaved customer and identity a first message from ``normalized`` creates."""
+    name = display_name.strip()[:200]
+    customer = Customer(name=name, email=normalized if kind == "email" else "")
+    return customer, Identity(customer=customer, kind=kind, address=normalized, display_name=name)
+
+
+def resolve_senders(
+    senders: Sequence[tuple[str, str, str]],
+) -> dict[tuple[str, str], ResolvedSender]:
+    """``resolve_sender`` for many (kind, address, display name) at once, keyed by (kind,
+    address) as given: one query finds the known senders, one INSERT each creates the
+    customers and the identities of the others. Two addresses that normalize alike get the
+    same customer, created once (``created`` is True for both).
+
+    Raises ValidationError for an address that cannot be normalized, and IntegrityError
+    when another writer created one of these identities meanwhile, which leaves the caller's
+    transaction unusable: the caller rolls back and resolves the senders one at a time.
+    """
+    normalized = {(kind, address): normalize_address(kind, address) for kind, address, _ in senders}
+    by_kind: dict[str, set[str]] = {}
+    for (kind, _), address in normalized.items():
+        by_kind.setdefault(kind, set()).add(address)
+    query = models.Q()
+    for kind, addresses in by_kind.items():
+        query |= models.Q(kind=kind, address__in=addresses)
+    found: dict[tuple[str, str], ResolvedSender] = {}
+    if by_kind:
+        for identity in Identity.objects.select_related("customer").filter(query):
+            found[identity.kind, identity.address] = ResolvedSender(
+                identity.customer, identity, created=False
+            )
+    new: dict[tuple[str, str], tuple[Customer, Identity]] = {}
+    for kind, address, display_name in senders:
+        key = (kind, normalized[kind, address])
+        if key not in found and key not in new:
+            new[key] = _first_contact(kind, key[1], display_name)
+    if new:
+        Customer.objects.bulk_create([customer for customer, _ in new.values()])
+        for customer, identity in new.values():
+            identity.customer = customer
+        Identity.objects.bulk_create([identity for _, identity in new.values()])
+        for key, (customer, identity) in new.items():
+            found[key] = ResolvedSender(customer, identity, created=True)
+    return {(kind, address): found[kind, normalized[kind, address]] for kind, address, _ in senders}
 
 
 # --- Merging -------------------------------------------------------------------------------

@@ -390,19 +390,29 @@ def _push_failed(name: str, group: str, error: BaseException) -> None:
 
 
 class _BackgroundLoop:
-    """An event loop on a daemon thread, for fire-and-forget coroutines from sync code."""
+    """An event loop on a daemon thread, for fire-and-forget coroutines from sync code.
 
-    def __init__(self) -> None:
+    At most ``in_flight`` of them run at once; the others wait their turn. A worker that
+    commits a batch of messages submits a hundred pushes in a few milliseconds, and keeps
+    the interpreter busy meanwhile: unbounded, every push held a connection of the channel
+    layer's pool until the pool ran dry ("Too many connections") and pushes were lost."""
+
+    def __init__(self, in_flight: int) -> None:
         self.loop = asyncio.new_event_loop()
+        self.in_flight = asyncio.Semaphore(in_flight)
         self.thread = threading.Thread(
             target=self.loop.run_forever, name="event-push-loop", daemon=True
         )
         self.thread.start()
 
+    async def _in_turn(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        async with self.in_flight:
+            return await coroutine
+
     def submit(
         self, coroutine: Coroutine[Any, Any, Any], *, on_error: Callable[[BaseException], None]
     ) -> None:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(self._in_turn(coroutine), self.loop)
 
         def report(done: Future[Any]) -> None:
             error = done.exception()
@@ -412,6 +422,7 @@ class _BackgroundLoop:
         future.add_done_callback(report)
 
 
+PUSHES_IN_FLIGHT = 32
 _loops: dict[int, _BackgroundLoop] = {}
 _loops_lock = threading.Lock()
 
@@ -425,5 +436,9 @@ def _background_loop() -> _BackgroundLoop:
         with _loops_lock:
             loop = _loops.get(pid)
             if loop is None:
-                loop = _loops[pid] = _BackgroundLoop()
+                # Well inside the channel layer's pool, which the process's other
+                # pushes (a web view's) share.
+                loop = _loops[pid] = _BackgroundLoop(
+                    in_flight=max(1, min(PUSHES_IN_FLIGHT, settings.REDIS_MAX_CONNECTIONS // 2))
+                )
     return loop

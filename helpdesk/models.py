@@ -102,13 +102,22 @@ class Sequence(models.Model):
         UPDATE holds the row lock until commit, so two writers never get the same number.
         One statement in the usual case (PostgreSQL and SQLite both have RETURNING); the
         first use of a counter creates its row."""
+        return cls.next_values(name, 1)[0]
+
+    @classmethod
+    def next_values(cls, name: str, count: int) -> list[int]:
+        """``count`` consecutive values at once, in one statement, as ``next_value`` takes
+        one."""
+        if count < 1:
+            return []
         # The model's own table name, quoted: nothing from outside reaches this SQL.
         table = connection.ops.quote_name(cls._meta.db_table)
-        sql = f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value"  # noqa: S608
+        sql = f"UPDATE {table} SET value = value + %s WHERE name = %s RETURNING value"  # noqa: S608
         with connection.cursor() as cursor:
-            cursor.execute(sql, [name])
+            cursor.execute(sql, [count, name])
             row = cursor.fetchone()
         if row is not None:
-            return int(row[0])
+            last = int(row[0])
+            return list(range(last - count + 1, last + 1))
         cls.objects.get_or_create(name=name)
-        return cls.next_value(name)
+        return cls.next_values(name, count)

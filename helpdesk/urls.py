@@ -47,6 +47,8 @@ accounts: list[URLPattern | URLResolver] = [
 ]
 
 urlpatterns = [
+    # First: providers post here far more often than people ask for pages.
+    path("", include("channels_inbox.urls")),
     path("", views.home, name="home"),
     # The first sign-in address, kept for bookmarks.
     path("login/", RedirectView.as_view(url=reverse_lazy("login"), query_string=True)),
@@ -55,7 +57,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("", include("tickets.urls")),
-    path("", include("channels_inbox.urls")),
     path("settings/", include("automation.urls")),
     path("help/", include("knowledge_base.urls")),
     path("knowledge/", include("knowledge_base.editor.urls")),

@@ -25,7 +25,7 @@ from django.utils.text import get_valid_filename
 
 from customers.identities import normalize_address
 from customers.models import Customer, Identity, Order
-from customers.services import resolve_sender
+from customers.services import resolve_sender, resolve_senders
 from helpdesk.events import (
     AgentMentioned,
     MessageCreated,
@@ -255,23 +255,65 @@ def open_ticket(
     is the time of the customer message the caller is about to add."""
     # No savepoint: a ticket that cannot be created fails the caller's whole change.
     with transaction.atomic(savepoint=False):
-        ticket = Ticket.objects.create(
+        ticket = _new_ticket(
             number=Counter.next_value(TICKET_NUMBER_SEQUENCE),
-            subject=subject.strip()[:300],
             customer=customer,
             channel=channel,
+            subject=subject,
             channel_account=channel_account,
             priority=priority,
-            team=team if team is not None else getattr(channel_account, "default_team", None),
+            team=team,
             follow_up_of=follow_up_of,
-            last_customer_message_at=customer_message_at,
-            last_message_at=customer_message_at,
+            customer_message_at=customer_message_at,
         )
-        _record(ticket, Verb.CREATED, actor, channel=channel)
-        if follow_up_of is not None:
-            _record(ticket, Verb.FOLLOW_UP_OPENED, actor, follow_up_of=follow_up_of.number)
+        ticket.save(force_insert=True)
+        TicketActivity.objects.bulk_create(_opening_activities(ticket, actor))
         emit(TicketCreated(ticket_id=ticket.pk))
     return ticket
+
+
+def _new_ticket(
+    *,
+    number: int,
+    customer: Customer,
+    channel: str,
+    subject: str,
+    channel_account: Any,
+    customer_message_at: datetime | None,
+    priority: str = Ticket.Priority.NORMAL,
+    team: Team | None = None,
+    follow_up_of: Ticket | None = None,
+) -> Ticket:
+    return Ticket(
+        number=number,
+        subject=subject.strip()[:300],
+        customer=customer,
+        channel=channel,
+        channel_account=channel_account,
+        priority=priority,
+        team=team if team is not None else getattr(channel_account, "default_team", None),
+        follow_up_of=follow_up_of,
+        last_customer_message_at=customer_message_at,
+        last_message_at=customer_message_at,
+    )
+
+
+def _opening_activities(ticket: Ticket, actor: User | None) -> list[TicketActivity]:
+    activities = [
+        TicketActivity(
+            ticket=ticket, verb=Verb.CREATED, actor=actor, data={"channel": ticket.channel}
+        )
+    ]
+    if ticket.follow_up_of is not None:
+        activities.append(
+            TicketActivity(
+                ticket=ticket,
+                verb=Verb.FOLLOW_UP_OPENED,
+                actor=actor,
+                data={"follow_up_of": ticket.follow_up_of.number},
+            )
+        )
+    return activities
 
 
 def _final_ticket(ticket: Ticket) -> Ticket:
@@ -518,6 +560,201 @@ def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> 
         raise
 
 
+def receives_by_conversation(inbound: InboundMessage) -> bool:
+    """True for a customer message that nothing but the customer's conversation threads: no
+    references, no ticket token, no subject matching, nothing automated or sent elsewhere.
+    Chat channels send nearly only such messages; ``receive_messages_together`` takes many
+    of them at once."""
+    return not (
+        inbound.sent_elsewhere
+        or inbound.is_automated
+        or inbound.references
+        or inbound.ticket_number is not None
+        or inbound.subject_window is not None
+    )
+
+
+class ReceiveOneByOne(Exception):
+    """``receive_messages_together`` met something it leaves to ``receive_message``: a
+    ticket merged away while it looked. The caller's transaction is still usable; roll it
+    back and receive each message on its own."""
+
+
+def receive_messages_together(
+    items: Sequence[tuple[InboundMessage, Any]],
+) -> list[Message]:
+    """``receive_message`` for many (message, channel account) pairs at once, each message
+    one that ``receives_by_conversation`` and its account set, in the order given; returns
+    their messages in that order. The same tickets, messages, timeline and events as one
+    call each, in a fixed number of statements: the senders in one look (new customers in
+    one INSERT), the customers' conversations in two, their tickets locked in one, and the
+    new tickets, the messages and the timeline in one INSERT each.
+
+    All or nothing, in the caller's transaction: it raises TicketError for a message that
+    can never be stored, ReceiveOneByOne for a ticket merged meanwhile, and IntegrityError
+    for a repeated provider id or a sender another writer created meanwhile (the
+    transaction is then broken). Each time the caller rolls back and receives the messages
+    one at a time, which knows every answer."""
+    received_now = timezone.now()
+    rows = []
+    for inbound, channel_account in items:
+        if channel_account is None or not receives_by_conversation(inbound):
+            raise TicketError("Only conversation messages on an account are received together.")
+        html, provider_message_id = _checked_inbound(inbound, channel_account)
+        rows.append((inbound, channel_account, html, provider_message_id))
+    senders = resolve_senders(
+        [(inbound.channel, inbound.sender_address, inbound.sender_name) for inbound, *_ in rows]
+    )
+
+    def conversation(inbound: InboundMessage, channel_account: Any) -> tuple[int, str, int]:
+        customer = senders[inbound.channel, inbound.sender_address].customer
+        return customer.pk, inbound.channel, channel_account.pk
+
+    # Where each conversation stands before these messages: its newest active ticket, else
+    # its newest ticket of any status (a solved one reopens, a closed one gets a follow-up).
+    wanted = {
+        conversation(inbound, account)
+        for inbound, account, *_ in rows
+        if not inbound.starts_conversation
+        and not senders[inbound.channel, inbound.sender_address].created
+    }
+    latest = _latest_conversation_tickets(wanted)
+    # Locked in key order, so two workers cannot deadlock on each other's tickets; the
+    # status read under the lock decides, as receive_message decides.
+    locked = {
+        ticket.pk: ticket
+        for ticket in Ticket.objects.select_for_update()
+        .filter(pk__in=list(latest.values()))
+        .order_by("pk")
+    }
+    if any(ticket.merged_into_id is not None for ticket in locked.values()):
+        raise ReceiveOneByOne("A conversation's ticket was merged meanwhile.")
+    current = {key: locked[pk] for key, pk in latest.items() if pk in locked}
+
+    # Which ticket each message goes on: the first message of a conversation decides, the
+    # ones after it continue where it went.
+    placed: list[tuple[Ticket, str]] = []
+    opened: list[Ticket] = []
+    opening: set[int] = set()  # the positions of the messages that open their ticket
+    for inbound, account, *_ in rows:
+        key = conversation(inbound, account)
+        found = None if inbound.starts_conversation else current.get(key)
+        received_at = inbound.received_at or received_now
+        if found is not None and found.status != Status.CLOSED:
+            placed.append((found, Message.ThreadingReason.ACTIVE_CONVERSATION))
+            continue
+        ticket = _new_ticket(
+            number=0,  # numbered below, all in one statement
+            customer=senders[inbound.channel, inbound.sender_address].customer,
+            channel=inbound.channel,
+            channel_account=account,
+            subject=inbound.subject
+            or (found.subject if found is not None else _subject_from(inbound.text)),
+            follow_up_of=found,
+            customer_message_at=received_at,
+        )
+        opened.append(ticket)
+        current[key] = ticket
+        opening.add(len(placed))
+        placed.append(
+            (
+                ticket,
+                Message.ThreadingReason.NEW_CONVERSATION
+                if found is None
+                else Message.ThreadingReason.FOLLOW_UP,
+            )
+        )
+    for ticket, number in zip(
+        opened, Counter.next_values(TICKET_NUMBER_SEQUENCE, len(opened)), strict=True
+    ):
+        ticket.number = number
+    Ticket.objects.bulk_create(opened)
+
+    messages = Message.objects.bulk_create(
+        [
+            _inbound_row(
+                inbound,
+                ticket,
+                senders[inbound.channel, inbound.sender_address].customer,
+                account,
+                html,
+                provider_message_id,
+                reason,
+            )
+            for (inbound, account, html, provider_message_id), (ticket, reason) in zip(
+                rows, placed, strict=True
+            )
+        ]
+    )
+    activities = [activity for ticket in opened for activity in _opening_activities(ticket, None)]
+    touched: dict[int, tuple[Ticket, set[str]]] = {}
+    received = []
+    for (inbound, *_), message in zip(rows, messages, strict=True):
+        ticket = message.ticket
+        refused = _store_attachments(message, inbound.attachments)
+        changed, reopened = _take_customer_message(
+            ticket, inbound.received_at or received_now, is_automated=False
+        )
+        if changed:
+            touched.setdefault(ticket.pk, (ticket, set()))[1].update(changed)
+        activities += _received_activities(message, reopened, refused)
+        received.append((message, reopened))
+    _save_many([(ticket, fields) for ticket, fields in touched.values()])
+    TicketActivity.objects.bulk_create(activities)
+    for position, (message, reopened) in enumerate(received):
+        if position in opening:
+            emit(TicketCreated(ticket_id=message.ticket_id))
+        _emit_received(message, reopened)
+    return messages
+
+
+def _save_many(changes: Sequence[tuple[Ticket, set[str]]]) -> None:
+    """``_save`` for many tickets: one UPDATE for each set of fields that changed."""
+    now = timezone.now()
+    by_fields: dict[frozenset[str], list[Ticket]] = {}
+    for ticket, fields in changes:
+        ticket.updated_at = now
+        by_fields.setdefault(frozenset(fields), []).append(ticket)
+    for fields, tickets in by_fields.items():
+        Ticket.objects.bulk_update(tickets, [*sorted(fields), "updated_at"])
+
+
+def _latest_conversation_tickets(
+    conversations: set[tuple[int, str, int]],
+) -> dict[tuple[int, str, int], int]:
+    """The ticket each (customer, channel, account) conversation continues, as
+    ``_by_active_conversation`` picks it: the newest active ticket, else the newest one."""
+    if not conversations:
+        return {}
+    tickets = Ticket.objects.filter(
+        customer_id__in={customer for customer, _, _ in conversations}, merged_into__isnull=True
+    )
+    latest: dict[tuple[int, str, int], int] = {}
+    rows = (
+        tickets.filter(status__in=Ticket.ACTIVE_STATUSES)
+        .values("customer_id", "channel", "channel_account_id")
+        .annotate(newest=Max("id"))
+        .order_by()
+    )
+    for row in rows:
+        key = (row["customer_id"], row["channel"], row["channel_account_id"])
+        if key in conversations:
+            latest[key] = row["newest"]
+    rest = conversations - latest.keys()
+    if rest:
+        rows = (
+            tickets.filter(customer_id__in={customer for customer, _, _ in rest})
+            .values("customer_id", "channel", "channel_account_id")
+            .annotate(newest=Max("id"))
+            .order_by()
+        )
+        for row in rows:
+            key = (row["customer_id"], row["channel"], row["channel_account_id"])
+            if key in rest:
+                latest[key] = row["newest"]
+    return latest
+
+
 def _thread_inbound(
     inbound: InboundMessage, html: str, provider_message_id: str, channel_account: Any
 ) -> Message:
@@ -544,39 +781,86 @@ def _thread_inbound(
             customer_message_at=received_at,
             new_customer=sender.created,
         )
-        message = Message.objects.create(
-            ticket=ticket,
-            direction=Message.Direction.INBOUND,
-            kind=Message.Kind.CUSTOMER,
-            author_customer=sender.customer,
-            channel_account=channel_account,
-            text=inbound.text,
-            html=html,
-            provider_message_id=provider_message_id,
-            threading_reason=reason,
-            is_automated=inbound.is_automated,
+        message = _inbound_row(
+            inbound, ticket, sender.customer, channel_account, html, provider_message_id, reason
         )
+        message.save(force_insert=True)
         refused = _store_attachments(message, inbound.attachments)
-        changed = []
-        if (ticket.last_customer_message_at, ticket.last_message_at) != (received_at,) * 2:
-            ticket.last_customer_message_at = received_at
-            ticket.last_message_at = received_at
-            changed += ["last_customer_message_at", "last_message_at"]
-        if ticket.status in (Status.SOLVED, Status.PENDING) and not inbound.is_automated:
-            _record(ticket, Verb.REOPENED, None, before=ticket.status, after=Status.OPEN)
-            ticket.status = Status.OPEN
-            ticket.solved_at = None
-            changed += ["status", "solved_at"]
+        changed, reopened = _take_customer_message(ticket, received_at, inbound.is_automated)
         if changed:
             _save(ticket, changed)
-        activity: dict[str, Any] = {"message_id": message.pk}
-        if refused:
-            activity["attachments_refused"] = refused
-        _record(ticket, Verb.MESSAGE_RECEIVED, None, **activity)
-        emit(MessageCreated(ticket_id=ticket.pk, message_id=message.pk, kind=message.kind))
-        if "status" in changed:
-            emit(TicketUpdated(ticket_id=ticket.pk, fields=("status",)))
+        TicketActivity.objects.bulk_create(_received_activities(message, reopened, refused))
+        _emit_received(message, reopened)
     return message
+
+
+def _inbound_row(
+    inbound: InboundMessage,
+    ticket: Ticket,
+    customer: Customer,
+    channel_account: Any,
+    html: str,
+    provider_message_id: str,
+    reason: str,
+) -> Message:
+    return Message(
+        ticket=ticket,
+        direction=Message.Direction.INBOUND,
+        kind=Message.Kind.CUSTOMER,
+        author_customer=customer,
+        channel_account=channel_account,
+        text=inbound.text,
+        html=html,
+        provider_message_id=provider_message_id,
+        threading_reason=reason,
+        is_automated=inbound.is_automated,
+    )
+
+
+def _take_customer_message(
+    ticket: Ticket, received_at: datetime, is_automated: bool
+) -> tuple[list[str], str]:
+    """Move the (locked) ticket's clocks to a customer message, and reopen a pending or
+    solved ticket unless the message is automated; the ticket is not saved. Returns the
+    fields changed and the status it was reopened from ("" when it was not)."""
+    changed = []
+    if (ticket.last_customer_message_at, ticket.last_message_at) != (received_at,) * 2:
+        ticket.last_customer_message_at = received_at
+        ticket.last_message_at = received_at
+        changed += ["last_customer_message_at", "last_message_at"]
+    reopened = ""
+    if ticket.status in (Status.SOLVED, Status.PENDING) and not is_automated:
+        reopened = ticket.status
+        ticket.status = Status.OPEN
+        ticket.solved_at = None
+        changed += ["status", "solved_at"]
+    return changed, reopened
+
+
+def _received_activities(
+    message: Message, reopened: str, refused: list[dict[str, Any]]
+) -> list[TicketActivity]:
+    ticket = message.ticket
+    activities = []
+    if reopened:
+        activities.append(
+            TicketActivity(
+                ticket=ticket,
+                verb=Verb.REOPENED,
+                data={"before": reopened, "after": Status.OPEN},
+            )
+        )
+    data: dict[str, Any] = {"message_id": message.pk}
+    if refused:
+        data["attachments_refused"] = refused
+    activities.append(TicketActivity(ticket=ticket, verb=Verb.MESSAGE_RECEIVED, data=data))
+    return activities
+
+
+def _emit_received(message: Message, reopened: str) -> None:
+    emit(MessageCreated(ticket_id=message.ticket_id, message_id=message.pk, kind=message.kind))
+    if reopened:
+        emit(TicketUpdated(ticket_id=message.ticket_id, fields=("status",)))
 
 
 def _continued_or_new_ticket(

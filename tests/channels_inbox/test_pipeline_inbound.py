@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -483,6 +484,82 @@ def test_a_batch_reaches_automation_as_one_task_and_every_message_is_handled(
     assert sorted(created) == sorted(Ticket.objects.values_list("pk", flat=True))
     tagged = Ticket.objects.filter(tags__name="batched").distinct().count()
     assert tagged == Ticket.objects.count() == BATCH_SIZE + 5
+
+
+def store_new(account: ChannelAccount, items: list[dict[str, Any] | bytes]) -> None:
+    """Store events, each holding one item (a message, or raw bytes as they are), for the
+    batch task below rather than their own."""
+    for number, item in enumerate(items):
+        raw = item if isinstance(item, bytes) else payload(**item)
+        store_inbound_event(account, external_id=f"evt-{number}", payload=raw)
+
+
+def test_a_batch_saves_conversation_messages_together_and_the_rest_one_by_one(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Status updates, unreadable payloads and messages the tickets refuse sit between runs
+    of plain messages: each gets its own answer, and the messages keep their order."""
+    with django_capture_on_commit_callbacks(execute=False):
+        store_new(
+            sms_account,
+            [
+                {"messages": [text_message("One", id="m-1")]},
+                {"messages": [{"from": "+4915199999999", "text": "Two", "id": "m-2"}]},
+                {"statuses": [{"id": "m-unknown", "status": "delivered"}]},
+                {"messages": [text_message("Three", id="m-3")]},
+                b"not json",
+                {"messages": [text_message("Four", id="m-4")]},
+                {"messages": [text_message("Five", id="m-5")]},
+                {"messages": [text_message("", id="m-empty")]},
+                {"messages": [text_message("Six", id="m-6")]},
+            ],
+        )
+    cache.add(_slot_key(0), 1)
+
+    assert process_new_inbound_events_task(0) == 9
+
+    statuses = dict(InboundEvent.objects.values_list("external_id", "status"))
+    assert statuses == {
+        **{f"evt-{n}": "processed" for n in (0, 1, 2, 3, 5, 6, 8)},
+        "evt-4": "failed",
+        "evt-7": "failed",
+    }
+    assert InboundEvent.objects.get(external_id="evt-7").error == (
+        "The message has no text and no attachments."
+    )
+    assert InboundEvent.objects.get(external_id="evt-4").error.startswith("Not a JSON payload")
+    texts = list(Message.objects.order_by("pk").values_list("text", flat=True))
+    assert texts == ["One", "Two", "Three", "Four", "Five", "Six"]
+    assert Ticket.objects.count() == 2
+
+
+def test_a_redelivered_message_in_a_batch_is_stored_once(
+    sms_account: ChannelAccount,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The same message under two event ids (a provider that retried with a new one): the
+    run cannot be saved together, and one at a time the repeat finds the first copy."""
+    with django_capture_on_commit_callbacks(execute=False):
+        store_new(
+            sms_account,
+            [
+                {"messages": [text_message("Hello", id="m-1")]},
+                {"messages": [text_message("Anyone there?", id="m-2")]},
+                {"messages": [text_message("Hello", id="m-1")]},
+            ],
+        )
+    cache.add(_slot_key(0), 1)
+
+    with caplog.at_level(logging.INFO, logger="channels_inbox.tasks"):
+        assert process_new_inbound_events_task(0) == 3
+
+    assert "Receiving 3 events together failed (IntegrityError" in caplog.text
+    assert set(InboundEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert list(Message.objects.order_by("pk").values_list("provider_message_id", flat=True)) == [
+        "m-1",
+        "m-2",
+    ]
 
 
 def test_in_process_a_task_carries_on_past_its_turn(

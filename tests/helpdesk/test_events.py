@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,7 @@ from helpdesk.events import (
     TicketCreated,
     TicketsMerged,
     TicketUpdated,
+    _BackgroundLoop,
     agent_group,
     delivered_together,
     emit,
@@ -858,3 +860,30 @@ def test_a_mention_reaches_only_the_mentioned_agents_own_group(
     assert drain(layer, carol) == [mention]
     assert drain(layer, bob) == []
     assert [push["event"] for push in drain(layer, agents)] == ["message.created"]
+
+
+def test_a_burst_of_pushes_waits_its_turn_instead_of_draining_the_pool() -> None:
+    """A worker committing a batch submits hundreds of pushes at once: at most ``in_flight``
+    run together (each holds a connection of the layer's pool), and every one of them
+    runs."""
+    loop = _BackgroundLoop(in_flight=4)
+    running = {"now": 0, "most": 0, "done": 0}
+    errors: list[BaseException] = []
+    finished = threading.Event()
+
+    async def push() -> None:
+        running["now"] += 1
+        running["most"] = max(running["most"], running["now"])
+        await asyncio.sleep(0.001)
+        running["now"] -= 1
+        running["done"] += 1
+        if running["done"] == 200:
+            finished.set()
+
+    for _ in range(200):
+        loop.submit(push(), on_error=errors.append)
+
+    assert finished.wait(timeout=10)
+    assert running == {"now": 0, "most": 4, "done": 200}
+    assert errors == []
+    loop.loop.call_soon_threadsafe(loop.loop.stop)

@@ -236,8 +236,15 @@ def test_retry_original_email_and_order_link_on_the_ticket_page(
     expect(failed).not_to_contain_text("Failed:")
     expect(page.locator("#timeline")).to_contain_text("sent a failed reply again")
 
-    # At desktop width the customer panel is always beside the conversation.
-    page.get_by_role("button", name=f"Link to #{ticket.number}").click()
+    # At desktop width the customer panel is always beside the conversation. The in-memory
+    # test database refuses a write while another request reads ("table is locked"): the
+    # retry's own reloads settle first.
+    page.wait_for_load_state("networkidle")
+    with page.expect_response(
+        lambda response: "/orders/" in response.url and response.request.method == "POST"
+    ) as linked:
+        page.get_by_role("button", name=f"Link to #{ticket.number}").click()
+    assert linked.value.ok
     expect(page.get_by_role("button", name=f"Unlink from #{ticket.number}")).to_be_visible()
     expect(page.locator("#timeline")).to_contain_text("linked order #1042")
     assert list(ticket.orders.values_list("number", flat=True)) == ["#1042"]
