@@ -170,8 +170,10 @@ def _processing_failed(event: InboundEvent, error: Exception) -> str:
 # per "slot" (a cache key that says the slot's task is queued or running). Storing an event
 # takes a free slot if there is one and enqueues its task; a task gives its slot back when
 # it finds nothing left. A burst of mail then costs a handful of tasks instead of one each,
-# and a quiet mailbox still gets each mail processed at once.
-BATCH_SIZE = 20
+# and a quiet mailbox still gets each mail processed at once. Chat messages of a batch are
+# saved together, so its fixed costs (claiming, automation's reads of its configuration,
+# the statements of receive_messages_together) are shared by up to this many messages.
+BATCH_SIZE = 100
 # Longer than a batch takes; a slot whose worker died frees itself after this.
 BATCH_SLOT_TIMEOUT = 120
 

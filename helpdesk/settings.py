@@ -306,8 +306,8 @@ OUTBOUND_MAX_ATTEMPTS = 10
 # Celery processes of every worker together, so a burst keeps each one busy and none idle.
 INBOUND_BATCH_WORKERS = env_int("INBOUND_BATCH_WORKERS", 2, minimum=1)
 # Batches a task threads before it queues its continuation behind the tasks they caused, so
-# automation keeps pace with a long burst (a batch is 20 events).
-INBOUND_BATCHES_PER_TASK = 5
+# automation keeps pace with a long burst (a batch is 100 events).
+INBOUND_BATCHES_PER_TASK = 2
 
 # --- Auth ----------------------------------------------------------------------------------
 
