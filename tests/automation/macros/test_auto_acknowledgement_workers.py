@@ -60,7 +60,9 @@ class Workers:
         self.queue = f"autoack-{uuid.uuid4().hex[:10]}"
         self.prefix = f"switchboard-test-{self.queue}"
         self.redis_url = _own_redis_url()
-        self.app = Celery("autoack-test", broker=self.redis_url)
+        # Not the current app: shared tasks would follow it, and the tests after this one
+        # would send their tasks to these workers' queues instead of running them in process.
+        self.app = Celery("autoack-test", broker=self.redis_url, set_as_current=False)
         self.app.conf.broker_transport_options = {"global_keyprefix": f"{self.prefix}:celery:"}
         self.hostnames = [f"{self.queue}-{n}@localhost" for n in (1, 2)]
         self.logs = [tmp_path / f"worker-{n}.log" for n in (1, 2)]

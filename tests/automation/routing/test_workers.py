@@ -56,7 +56,9 @@ class Workers:
         self.logs = logs
         self.processes: list[subprocess.Popen[bytes]] = []
         self.hostnames: list[str] = []
-        self.app = Celery("routing-test", broker=settings.REDIS_URL)
+        # Not the current app: shared tasks would follow it, and the tests after this one
+        # would send their tasks to these workers' queues instead of running them in process.
+        self.app = Celery("routing-test", broker=settings.REDIS_URL, set_as_current=False)
         self.app.conf.broker_transport_options = {"global_keyprefix": f"{prefix}:celery:"}
         self.app.conf.task_default_queue = "default"
         self.redis = redis.Redis.from_url(settings.REDIS_URL)
