@@ -140,7 +140,7 @@ def snapshot(messages: list[Message], events: list[tuple[str, dict[str, Any]]]) 
                 message.text,
                 message.ticket.number,
                 message.threading_reason,
-                message.author_customer.name,
+                message.author_customer.name if message.author_customer else None,
                 message.provider_message_id,
                 sorted(message.attachments.values_list("name", "size")),
             )
