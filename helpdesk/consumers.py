@@ -149,6 +149,12 @@ class AgentEventsConsumer(AsyncJsonWebsocketConsumer):
             {"type": "helpdesk.event", "event": PRESENCE_EVENT, "data": data},
         )
 
+    async def helpdesk_events(self, message: dict[str, Any]) -> None:
+        """Events pushed together (helpdesk.events._BackgroundLoop): a frame each, in order,
+        as if each had come alone."""
+        for event in message["events"]:
+            await self.helpdesk_event(event)
+
     async def helpdesk_event(self, message: dict[str, Any]) -> None:
         data = message["data"]
         if message["event"] in OWN_EVENTS and data.get("agent_id") == self.scope["user"].pk:

@@ -28,8 +28,7 @@ import logging
 import os
 import threading
 import typing
-from collections.abc import Callable, Coroutine, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from asgiref.sync import async_to_sync
@@ -377,9 +376,8 @@ def _push_to_browsers(event: Event, payload: dict[str, Any]) -> None:
     # process, without waiting: a new event loop and connection per event cost a worker
     # more than threading the message itself.
     for group in groups:
-        _background_loop().submit(
-            layer.group_send(group, message),
-            on_error=functools.partial(_push_failed, event.name, group),
+        _background_loop().push(
+            layer, group, message, on_error=functools.partial(_push_failed, event.name, group)
         )
 
 
@@ -390,36 +388,70 @@ def _push_failed(name: str, group: str, error: BaseException) -> None:
 
 
 class _BackgroundLoop:
-    """An event loop on a daemon thread, for fire-and-forget coroutines from sync code.
+    """An event loop on a daemon thread that pushes to an out-of-process channel layer for
+    sync code, without making it wait.
 
-    At most ``in_flight`` of them run at once; the others wait their turn. A worker that
-    commits a batch of messages submits a hundred pushes in a few milliseconds, and keeps
-    the interpreter busy meanwhile: unbounded, every push held a connection of the channel
-    layer's pool until the pool ran dry ("Too many connections") and pushes were lost."""
+    A worker that commits a batch of messages pushes a hundred events in a few milliseconds
+    and keeps the interpreter busy meanwhile. So each group has at most one send on its
+    way, and what is pushed to it meanwhile goes out together in the next send, as one
+    ``helpdesk.events`` message whose events the consumers hand on one frame each, in
+    order. One by one, a burst overflowed the sockets' channels (a channel holds 100
+    messages; the layer drops the rest) and cost the worker and Redis a send per event. And
+    at most ``in_flight`` sends run at once, for all groups together: unbounded, each held
+    a connection of the layer's pool until the pool ran dry ("Too many connections") and
+    pushes were lost. A lone push goes out alone and at once."""
 
     def __init__(self, in_flight: int) -> None:
         self.loop = asyncio.new_event_loop()
         self.in_flight = asyncio.Semaphore(in_flight)
+        # Per (layer, group) that has a send on its way: the messages pushed since it
+        # started, with their error handlers. Touched on the loop's thread only.
+        self.waiting: dict[tuple[int, str], list[tuple[dict[str, Any], Callable[..., None]]]] = {}
         self.thread = threading.Thread(
             target=self.loop.run_forever, name="event-push-loop", daemon=True
         )
         self.thread.start()
 
-    async def _in_turn(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
-        async with self.in_flight:
-            return await coroutine
-
-    def submit(
-        self, coroutine: Coroutine[Any, Any, Any], *, on_error: Callable[[BaseException], None]
+    def push(
+        self,
+        layer: Any,
+        group: str,
+        message: dict[str, Any],
+        *,
+        on_error: Callable[[BaseException], None],
     ) -> None:
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(self._in_turn(coroutine), self.loop)
+        self.loop.call_soon_threadsafe(self._queue, layer, group, message, on_error)
 
-        def report(done: Future[Any]) -> None:
-            error = done.exception()
-            if error is not None:
-                on_error(error)
+    def _queue(
+        self,
+        layer: Any,
+        group: str,
+        message: dict[str, Any],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        key = (id(layer), group)
+        if key in self.waiting:
+            self.waiting[key].append((message, on_error))  # the group's next send takes it
+            return
+        self.waiting[key] = [(message, on_error)]
+        self.loop.create_task(self._send_all(layer, group, key))
 
-        future.add_done_callback(report)
+    async def _send_all(self, layer: Any, group: str, key: tuple[int, str]) -> None:
+        """Send what waits for the group, then what was pushed meanwhile, until nothing
+        is left."""
+        while self.waiting[key]:
+            async with self.in_flight:
+                waiting, self.waiting[key] = self.waiting[key], []
+                if len(waiting) == 1:
+                    sent = waiting[0][0]
+                else:
+                    sent = {"type": "helpdesk.events", "events": [item for item, _ in waiting]}
+                try:
+                    await layer.group_send(group, sent)
+                except Exception as error:
+                    for _, on_error in waiting:
+                        on_error(error)
+        del self.waiting[key]
 
 
 PUSHES_IN_FLIGHT = 32

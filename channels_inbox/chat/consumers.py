@@ -285,6 +285,11 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
         await self._follow_ticket(event["ticket_id"])
         await self.send_json({"type": "message", "message": event["message"]})
 
+    async def helpdesk_events(self, message: dict[str, Any]) -> None:
+        """Events pushed together (helpdesk.events._BackgroundLoop), each as if alone."""
+        for event in message["events"]:
+            await self.helpdesk_event(event)
+
     async def helpdesk_event(self, event: dict[str, Any]) -> None:
         """The ticket group's pushes: the visitor hears of agents typing, nothing else."""
         data = event.get("data") or {}

@@ -4,9 +4,11 @@ channel-layer groups and to every consumer task."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -862,28 +864,102 @@ def test_a_mention_reaches_only_the_mentioned_agents_own_group(
     assert [push["event"] for push in drain(layer, agents)] == ["message.created"]
 
 
-def test_a_burst_of_pushes_waits_its_turn_instead_of_draining_the_pool() -> None:
-    """A worker committing a batch submits hundreds of pushes at once: at most ``in_flight``
-    run together (each holds a connection of the layer's pool), and every one of them
-    runs."""
-    loop = _BackgroundLoop(in_flight=4)
-    running = {"now": 0, "most": 0, "done": 0}
-    errors: list[BaseException] = []
-    finished = threading.Event()
+class RecordingLayer:
+    """Stands in for an out-of-process channel layer: records each group_send and how many
+    ran at once; ``fail`` makes every send raise."""
 
-    async def push() -> None:
-        running["now"] += 1
-        running["most"] = max(running["most"], running["now"])
-        await asyncio.sleep(0.001)
-        running["now"] -= 1
-        running["done"] += 1
-        if running["done"] == 200:
-            finished.set()
+    def __init__(self, *, expected: int, fail: bool = False) -> None:
+        self.sends: list[tuple[str, dict[str, Any]]] = []
+        self.running = 0
+        self.most_at_once = 0
+        self.expected = expected
+        self.fail = fail
+        self.events = 0
+        self.finished = threading.Event()
 
-    for _ in range(200):
-        loop.submit(push(), on_error=errors.append)
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        await asyncio.sleep(0.002)
+        self.running -= 1
+        self.sends.append((group, message))
+        self.events += len(message.get("events", [message]))
+        if self.events >= self.expected:
+            self.finished.set()
+        if self.fail:
+            raise ConnectionError("redis is down")
 
-    assert finished.wait(timeout=10)
-    assert running == {"now": 0, "most": 4, "done": 200}
-    assert errors == []
+
+def events_sent(layer: RecordingLayer, group: str) -> list[dict[str, Any]]:
+    """Every event the group got, in order, whether sent alone or together."""
+    return [
+        event
+        for sent_to, message in layer.sends
+        if sent_to == group
+        for event in message.get("events", [message])
+    ]
+
+
+@pytest.fixture
+def push_loop() -> Iterator[_BackgroundLoop]:
+    loop = _BackgroundLoop(in_flight=2)
+    yield loop
     loop.loop.call_soon_threadsafe(loop.loop.stop)
+
+
+def test_a_burst_of_pushes_goes_out_together_a_few_sends_at_a_time(
+    push_loop: _BackgroundLoop,
+) -> None:
+    """A worker committing a batch pushes hundreds of events at once: at most ``in_flight``
+    sends run together (each holds a connection of the layer's pool), what waits is sent
+    to its group as one message, and every event arrives, in order."""
+    layer = RecordingLayer(expected=250)
+    errors: list[BaseException] = []
+    for number in range(200):
+        push_loop.push(layer, "agents", event_message(number), on_error=errors.append)
+        if number % 4 == 0:
+            push_loop.push(layer, "agent-7", event_message(number), on_error=errors.append)
+
+    assert layer.finished.wait(timeout=10)
+    assert events_sent(layer, "agents") == [event_message(n) for n in range(200)]
+    assert events_sent(layer, "agent-7") == [event_message(n) for n in range(0, 200, 4)]
+    assert layer.most_at_once <= 2
+    assert len(layer.sends) < 20
+    together = [message for _, message in layer.sends if "events" in message]
+    assert together
+    assert all(message["type"] == "helpdesk.events" for message in together)
+    assert errors == []
+
+
+def test_a_lone_push_goes_out_alone(push_loop: _BackgroundLoop) -> None:
+    layer = RecordingLayer(expected=1)
+
+    push_loop.push(layer, "agents", event_message(1), on_error=lambda error: None)
+
+    assert layer.finished.wait(timeout=10)
+    assert layer.sends == [("agents", event_message(1))]
+
+
+def test_a_failed_send_reports_each_of_its_events(push_loop: _BackgroundLoop) -> None:
+    layer = RecordingLayer(expected=30, fail=True)
+    errors: list[tuple[int, BaseException]] = []
+    for number in range(30):
+        push_loop.push(
+            layer,
+            "agents",
+            event_message(number),
+            on_error=functools.partial(
+                lambda number, error: errors.append((number, error)), number
+            ),
+        )
+
+    assert layer.finished.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while len(errors) < 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sorted(number for number, _ in errors) == list(range(30))
+    assert all(isinstance(error, ConnectionError) for _, error in errors)
+
+
+def event_message(number: int) -> dict[str, Any]:
+    return {"type": "helpdesk.event", "event": "ticket.updated", "data": {"ticket_id": number}}

@@ -9,8 +9,10 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.db import transaction
 
 from helpdesk.consumers import AgentEventsConsumer
+from helpdesk.events import TicketUpdated, delivered_together, emit
 from helpdesk.models import User
 from tests.integration.conftest import needs_redis
 from tickets.models import Ticket
@@ -97,3 +99,34 @@ def test_group_send_reaches_two_channels_and_not_a_third() -> None:
         return received
 
     assert async_to_sync(body)() == [message, message, {**message, "event": "other"}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_committed_at_once_reaches_the_agent_whole_and_in_order(
+    agent: User, ticket: Ticket
+) -> None:
+    """One commit of an inbound batch pushes a hundred and fifty events, more than a
+    socket's channel holds (100 messages), while automation waits for the batch's end (as
+    in the batch task): sent together, every one arrives, a frame each, in order."""
+    fields = [f"field-{number}" for number in range(150)]
+
+    def commit_burst() -> None:
+        with delivered_together(), transaction.atomic():
+            for name in fields:
+                emit(TicketUpdated(ticket_id=ticket.pk, fields=(name,)))
+
+    async def body() -> None:
+        socket = agent_socket(agent)
+        connected, _ = await socket.connect()
+        assert connected is True
+        await sync_to_async(commit_burst)()
+        received = await _events_of(socket, ticket.pk, seconds=3)
+        burst = [
+            event["data"]["fields"][0]
+            for event in received
+            if event["event"] == "ticket.updated" and event["data"]["fields"][0] in fields
+        ]
+        assert burst == fields
+        await socket.disconnect()
+
+    async_to_sync(body)()

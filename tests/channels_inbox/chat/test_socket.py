@@ -10,6 +10,7 @@ from unittest import mock
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.core import mail
 
 from channels_inbox.chat import tokens
@@ -25,6 +26,7 @@ from channels_inbox.models import ChannelAccount, InboundEvent
 from channels_inbox.tasks import deliver_message_task
 from customers.models import Identity
 from helpdesk.celery import app as celery_app
+from helpdesk.events import ticket_group
 from helpdesk.models import User
 from tests.channels_inbox.chat.conftest import (
     EVIL,
@@ -517,6 +519,44 @@ def test_typing_goes_both_ways_through_the_ticket_group(
         assert await visitor.receive_nothing(0.1) is True
         for socket in (visitor, bob, carol):
             await socket.disconnect()
+
+    run(body)
+
+
+def test_events_pushed_together_reach_the_visitor_as_if_pushed_alone(
+    chat_account: ChannelAccount, online_agent: User
+) -> None:
+    """A burst arrives as one helpdesk.events message (helpdesk.events._BackgroundLoop):
+    the visitor still hears each agent typing, in order, and nothing else."""
+    token = new_token()
+
+    async def body() -> None:
+        visitor, _ = await connected(token)
+        await say(visitor, "together-0001", "Hello")
+        ticket_id = await database_sync_to_async(lambda: Ticket.objects.get().pk)()
+
+        def typing(typing: bool) -> dict[str, Any]:
+            data = {"ticket_id": ticket_id, "author": "agent", "typing": typing, "name": "Bob"}
+            return {"type": "helpdesk.event", "event": "ticket.typing", "data": data}
+
+        other = {"type": "helpdesk.event", "event": "ticket.updated", "data": {"ticket_id": 1}}
+        await get_channel_layer().group_send(
+            ticket_group(ticket_id),
+            {"type": "helpdesk.events", "events": [typing(True), other, typing(False)]},
+        )
+
+        assert await visitor.receive_json_from() == {
+            "type": "typing",
+            "name": "Bob",
+            "typing": True,
+        }
+        assert await visitor.receive_json_from() == {
+            "type": "typing",
+            "name": "Bob",
+            "typing": False,
+        }
+        assert await visitor.receive_nothing(0.1) is True
+        await visitor.disconnect()
 
     run(body)
 
