@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, router, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import get_valid_filename
@@ -768,33 +768,30 @@ def _latest_conversation_tickets(
     ``_by_active_conversation`` picks it: the newest active ticket, else the newest one."""
     if not conversations:
         return {}
-    tickets = Ticket.objects.filter(
-        customer_id__in={customer for customer, _, _ in conversations}, merged_into__isnull=True
-    )
-    latest: dict[tuple[int, str, int], int] = {}
+    tickets = Ticket.objects.filter(merged_into__isnull=True)
+    latest = _newest_tickets(tickets.filter(status__in=Ticket.ACTIVE_STATUSES), conversations)
+    rest = conversations - latest.keys()
+    if rest:
+        latest.update(_newest_tickets(tickets, rest))
+    return latest
+
+
+def _newest_tickets(
+    tickets: QuerySet[Ticket], conversations: set[tuple[int, str, int]]
+) -> dict[tuple[int, str, int], int]:
+    """The newest of ``tickets`` in each (customer, channel, account) conversation, in one
+    query grouped by conversation."""
     rows = (
-        tickets.filter(status__in=Ticket.ACTIVE_STATUSES)
-        .values("customer_id", "channel", "channel_account_id")
+        tickets.filter(customer_id__in={customer for customer, _, _ in conversations})
+        .values_list("customer_id", "channel", "channel_account_id")
         .annotate(newest=Max("id"))
         .order_by()
     )
-    for row in rows:
-        key = (row["customer_id"], row["channel"], row["channel_account_id"])
-        if key in conversations:
-            latest[key] = row["newest"]
-    rest = conversations - latest.keys()
-    if rest:
-        rows = (
-            tickets.filter(customer_id__in={customer for customer, _, _ in rest})
-            .values("customer_id", "channel", "channel_account_id")
-            .annotate(newest=Max("id"))
-            .order_by()
-        )
-        for row in rows:
-            key = (row["customer_id"], row["channel"], row["channel_account_id"])
-            if key in rest:
-                latest[key] = row["newest"]
-    return latest
+    return {
+        (customer, channel, account): newest
+        for customer, channel, account, newest in rows
+        if (customer, channel, account) in conversations
+    }
 
 
 def _thread_inbound(
