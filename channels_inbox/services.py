@@ -533,6 +533,13 @@ def _finish_inbound_events(event_ids: Sequence[int], *, ignored_reason: str) -> 
     return status
 
 
+def hold_back_inbound_events(event_ids: Iterable[int], *, until: datetime) -> None:
+    """Let claimed events wait until ``until`` before they are tried again (the sweep and
+    ``process_inbound_event_task`` take them then); the attempt they were claimed for
+    counts."""
+    InboundEvent.objects.filter(pk__in=list(event_ids)).update(next_attempt_at=until)
+
+
 def fail_inbound_event(event_id: int, *, error: str, retry_at: datetime | None) -> None:
     """Record why processing failed. With ``retry_at`` the sweep tries again from then;
     without it the event waits for a person (``manage.py reprocess_inbound``)."""

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 from redis import Redis
 
@@ -47,9 +47,10 @@ from tickets.services import (
     mark_message_sent,
     receive_message,
     receive_messages_together,
-    receives_by_conversation,
+    receives_together,
     record_automated_message,
     record_sent_elsewhere,
+    references_found,
     schedule_delivery_retry,
 )
 
@@ -270,30 +271,87 @@ def _process_batch(events: list[InboundEvent]) -> int:
     anything else, and a run that cannot be saved together, one event at a time, each
     committed on its own so that one bad message never takes the others back."""
     run: list[tuple[InboundEvent, ParseResult]] = []
+    batch = {event.pk for event in events}
     for event in events:
         account = event.channel_account
         try:
             result = get_adapter(account.kind).parse(account, event)
         except Exception as error:
-            _save_together(run)
+            _save_together(run, batch)
             run = []
             _processing_failed(event, error)
             continue
         if (
             result.messages
             and not result.statuses
-            and all(receives_by_conversation(inbound) for inbound in result.messages)
+            and all(receives_together(inbound) for inbound in result.messages)
         ):
             run.append((event, result))
             continue
-        _save_together(run)
+        _save_together(run, batch)
         run = []
         _process_claimed(event, result)
-    _save_together(run)
+    _save_together(run, batch)
     return len(events)
 
 
-def _save_together(run: list[tuple[InboundEvent, ParseResult]]) -> None:
+# A reply whose thread is not stored yet waits this long, once, while older events of its
+# account are still on their way (in another worker's batch): the mail it answers is most
+# likely among them. Longer than a batch takes.
+HOLD_BACK_SECONDS = 3.0
+
+
+def _held_back(run: list[tuple[InboundEvent, ParseResult]], batch: set[int]) -> set[int]:
+    """The events of ``run`` to process later: replies (messages with references) that find
+    none of their thread, stored or earlier in the run, while an older event of their
+    account is still pending outside ``batch``. Each event waits at most once."""
+    replies = [
+        event
+        for event, result in run
+        if event.attempts <= 1 and any(inbound.references for inbound in result.messages)
+    ]
+    if not replies:
+        return set()
+    oldest_pending = dict(
+        InboundEvent.objects.filter(
+            channel_account_id__in={event.channel_account_id for event in replies},
+            status=InboundEvent.Status.PENDING,
+            pk__lt=max(event.pk for event in replies),
+        )
+        .exclude(pk__in=batch)
+        .values("channel_account_id")
+        .annotate(oldest=Min("pk"))
+        .values_list("channel_account_id", "oldest")
+        .order_by()
+    )
+    if not oldest_pending:
+        return set()
+    held: set[int] = set()
+    while True:
+        # Again without what is held: a reply to a held message cannot find it either.
+        kept = [(event, result) for event, result in run if event.pk not in held]
+        pairs = [(event, inbound) for event, result in kept for inbound in result.messages]
+        found = references_found([(inbound, event.channel_account) for event, inbound in pairs])
+        now_held = held | {
+            event.pk
+            for (event, _), ok in zip(pairs, found, strict=True)
+            if not ok
+            and event.attempts <= 1
+            and oldest_pending.get(event.channel_account_id, event.pk) < event.pk
+        }
+        if now_held == held:
+            return held
+        held = now_held
+
+
+def _save_together(run: list[tuple[InboundEvent, ParseResult]], batch: set[int]) -> None:
+    held = _held_back(run, batch)
+    if held:
+        delay = HOLD_BACK_SECONDS
+        services.hold_back_inbound_events(held, until=timezone.now() + timedelta(seconds=delay))
+        for event_id in held:
+            _enqueue_later(process_inbound_event_task, event_id, delay)
+        run = [(event, result) for event, result in run if event.pk not in held]
     if len(run) < 2:
         for event, result in run:
             _process_claimed(event, result)

@@ -119,9 +119,10 @@ def resolve_senders(
     customers and the identities of the others. Two addresses that normalize alike get the
     same customer, created once (``created`` is True for both).
 
-    Raises ValidationError for an address that cannot be normalized, and IntegrityError
-    when another writer created one of these identities meanwhile, which leaves the caller's
-    transaction unusable: the caller rolls back and resolves the senders one at a time.
+    Raises ValidationError for an address that cannot be normalized. Another writer may be
+    creating some of these identities at the same moment (another worker's batch from the
+    same new sender): the INSERT then waits for it, and if it committed, looks again and
+    finds its customers. Raises IntegrityError only if that keeps happening.
     """
     normalized = {(kind, address): normalize_address(kind, address) for kind, address, _ in senders}
     by_kind: dict[str, set[str]] = {}
@@ -130,25 +131,54 @@ def resolve_senders(
     query = models.Q()
     for kind, addresses in by_kind.items():
         query |= models.Q(kind=kind, address__in=addresses)
-    found: dict[tuple[str, str], ResolvedSender] = {}
-    if by_kind:
-        for identity in Identity.objects.select_related("customer").filter(query):
-            found[identity.kind, identity.address] = ResolvedSender(
-                identity.customer, identity, created=False
-            )
-    new: dict[tuple[str, str], tuple[Customer, Identity]] = {}
-    for kind, address, display_name in senders:
-        key = (kind, normalized[kind, address])
-        if key not in found and key not in new:
-            new[key] = _first_contact(kind, key[1], display_name)
-    if new:
+    attempt = 1
+    while True:
+        found: dict[tuple[str, str], ResolvedSender] = {}
+        if by_kind:
+            for identity in Identity.objects.select_related("customer").filter(query):
+                found[identity.kind, identity.address] = ResolvedSender(
+                    identity.customer, identity, created=False
+                )
+        new: dict[tuple[str, str], tuple[Customer, Identity]] = {}
+        for kind, address, display_name in senders:
+            key = (kind, normalized[kind, address])
+            if key not in found and key not in new:
+                new[key] = _first_contact(kind, key[1], display_name)
+        try:
+            found.update(_create_senders(new))
+        except IntegrityError:
+            if attempt == SENDER_ATTEMPTS:
+                raise
+            attempt += 1
+            continue
+        return {
+            (kind, address): found[kind, normalized[kind, address]] for kind, address, _ in senders
+        }
+
+
+# One conflict is another writer's first message from the same sender; a second in a row
+# would need a third writer racing on another of the same batch's senders.
+SENDER_ATTEMPTS = 3
+
+
+def _create_senders(
+    new: dict[tuple[str, str], tuple[Customer, Identity]],
+) -> dict[tuple[str, str], ResolvedSender]:
+    if not new:
+        return {}
+    # Inserted in address order, as every batch inserts them: two batches with two new
+    # senders in common then wait on each other in turn, never in a deadlock. A savepoint:
+    # a conflict takes back only these rows.
+    new = dict(sorted(new.items()))
+    with transaction.atomic():
         Customer.objects.bulk_create([customer for customer, _ in new.values()])
         for customer, identity in new.values():
             identity.customer = customer
         Identity.objects.bulk_create([identity for _, identity in new.values()])
-        for key, (customer, identity) in new.items():
-            found[key] = ResolvedSender(customer, identity, created=True)
-    return {(kind, address): found[kind, normalized[kind, address]] for kind, address, _ in senders}
+    return {
+        key: ResolvedSender(customer, identity, created=True)
+        for key, (customer, identity) in new.items()
+    }
 
 
 # --- Merging -------------------------------------------------------------------------------

@@ -11,14 +11,15 @@ import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, router, transaction
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.text import get_valid_filename
@@ -216,6 +217,18 @@ def _store_attachments(
     message: Message, attachments: Sequence[InboundAttachment | OutboundAttachment]
 ) -> list[dict[str, Any]]:
     """Save what fits the limits; return a description of what was refused and why."""
+    rows, refused = _attachment_rows(message, attachments)
+    if rows:
+        Attachment.objects.bulk_create(rows)
+    return refused
+
+
+def _attachment_rows(
+    message: Message, attachments: Sequence[InboundAttachment | OutboundAttachment]
+) -> tuple[list[Attachment], list[dict[str, Any]]]:
+    """The files of what fits the limits, saved, with their rows still to insert; and a
+    description of what was refused and why."""
+    rows = []
     refused = []
     for index, item in enumerate(attachments):
         name = _attachment_name(item.name, index)
@@ -231,8 +244,8 @@ def _store_attachments(
             content_id=getattr(item, "content_id", "")[:255],
         )
         attachment.file.save(name, ContentFile(item.content), save=False)
-        attachment.save()
-    return refused
+        rows.append(attachment)
+    return rows, refused
 
 
 # --- Opening and threading -----------------------------------------------------------------
@@ -373,11 +386,15 @@ class ThreadMatch:
     reason: str  # a Message.ThreadingReason value
 
 
-def _by_references(inbound: InboundMessage, channel_account: Any) -> ThreadMatch | None:
-    # A blank reference would match every message without a provider id (notes, replies
-    # not sent yet) of every customer.
+def _reference_list(inbound: InboundMessage) -> list[str]:
+    """The references worth looking up, most telling first. A blank one would match every
+    message without a provider id (notes, replies not sent yet) of every customer."""
     references = list(dict.fromkeys(ref[:255] for ref in inbound.references if ref.strip()))
-    references = references[:MAX_REFERENCES]
+    return references[:MAX_REFERENCES]
+
+
+def _by_references(inbound: InboundMessage, channel_account: Any) -> ThreadMatch | None:
+    references = _reference_list(inbound)
     if not references:
         return None
     # Provider ids are unique per channel account only (the same contract as the
@@ -400,48 +417,83 @@ def _by_references(inbound: InboundMessage, channel_account: Any) -> ThreadMatch
     return None
 
 
-def _by_ticket_token(inbound: InboundMessage, customer: Customer | None) -> ThreadMatch | None:
+def _token_reason(inbound: InboundMessage) -> str:
+    """The threading reason the message's ticket token would give, or "" for none."""
     if inbound.ticket_number is None:
-        return None
+        return ""
     if inbound.ticket_number_source == "address":
-        reason = Message.ThreadingReason.TICKET_TOKEN_ADDRESS
-    elif inbound.ticket_number_source == "subject":
-        reason = Message.ThreadingReason.TICKET_TOKEN_SUBJECT
-    else:
+        return Message.ThreadingReason.TICKET_TOKEN_ADDRESS
+    if inbound.ticket_number_source == "subject":
+        return Message.ThreadingReason.TICKET_TOKEN_SUBJECT
+    return ""
+
+
+def _token_counts(
+    reason: str, customer: Customer | None, tagged_customer: int, final_customer: int
+) -> bool:
+    """Whether a ticket token counts for ``customer``: the tagged ticket's and the one it
+    was merged into have the customers given. Anyone can type "[#1234]" into a subject: it
+    only counts for the customer's own ticket. The address token is signed, so it counts
+    whoever forwards our mail."""
+    return reason != Message.ThreadingReason.TICKET_TOKEN_SUBJECT or (
+        customer is not None and customer.pk in (tagged_customer, final_customer)
+    )
+
+
+def _by_ticket_token(inbound: InboundMessage, customer: Customer | None) -> ThreadMatch | None:
+    reason = _token_reason(inbound)
+    if not reason or inbound.ticket_number is None:
         return None
     tagged = Ticket.objects.filter(number=inbound.ticket_number).first()
     if tagged is None:
         return None
     ticket = _final_ticket(tagged)
-    # Anyone can type "[#1234]" into a subject: it only counts for the customer's own
-    # ticket. The address token is signed, so it counts whoever forwards our mail.
-    if reason == Message.ThreadingReason.TICKET_TOKEN_SUBJECT and (
-        customer is None or customer.pk not in (tagged.customer_id, ticket.customer_id)
-    ):
+    if not _token_counts(reason, customer, tagged.customer_id, ticket.customer_id):
         return None
     return ThreadMatch(ticket, reason)
 
 
-def _by_subject(
-    inbound: InboundMessage, customer: Customer | None, channel_account: Any
-) -> ThreadMatch | None:
-    if customer is None or inbound.subject_window is None:
-        return None
-    wanted = normalize_thread_subject(inbound.thread_subject or inbound.subject)
-    if not wanted:
-        return None
-    cutoff = (inbound.received_at or timezone.now()) - inbound.subject_window
-    candidates = (
-        Ticket.objects.filter(customer=customer, channel=inbound.channel, merged_into__isnull=True)
+def _wanted_subject(inbound: InboundMessage) -> str:
+    """The normalized subject a message matches its customer's tickets by, "" for none."""
+    if inbound.subject_window is None:
+        return ""
+    return normalize_thread_subject(inbound.thread_subject or inbound.subject)
+
+
+def _subject_cutoff(inbound: InboundMessage, received_at: datetime) -> datetime:
+    assert inbound.subject_window is not None
+    return received_at - inbound.subject_window
+
+
+# The newest conversation first; a ticket with no message yet (opened by an agent) after
+# those with one, on every database (PostgreSQL and SQLite put NULLs apart differently).
+SUBJECT_CANDIDATE_ORDER = (F("last_message_at").desc(nulls_last=True), F("id").desc())
+
+
+def _subject_candidates(cutoff: datetime) -> QuerySet[Ticket]:
+    """Tickets whose subject a message received after ``cutoff`` may continue: not merged,
+    not closed, with a message (or opened) since."""
+    return (
+        Ticket.objects.filter(merged_into__isnull=True)
         .exclude(status=Status.CLOSED)
         .filter(
             Q(last_message_at__gte=cutoff) | Q(last_message_at__isnull=True, created_at__gte=cutoff)
         )
     )
+
+
+def _by_subject(
+    inbound: InboundMessage, customer: Customer | None, channel_account: Any
+) -> ThreadMatch | None:
+    wanted = _wanted_subject(inbound)
+    if customer is None or not wanted:
+        return None
+    cutoff = _subject_cutoff(inbound, inbound.received_at or timezone.now())
+    candidates = _subject_candidates(cutoff).filter(customer=customer, channel=inbound.channel)
     if channel_account is not None:
         candidates = candidates.filter(channel_account=channel_account)
     # Only what the comparison needs: the caller locks and reloads the ticket it picks.
-    recent = candidates.only("pk", "subject").order_by("-last_message_at", "-id")
+    recent = candidates.only("pk", "subject").order_by(*SUBJECT_CANDIDATE_ORDER)
     for ticket in recent[:SUBJECT_CANDIDATES]:
         if normalize_thread_subject(ticket.subject) == wanted:
             return ThreadMatch(ticket, Message.ThreadingReason.SUBJECT_MATCH)
@@ -560,109 +612,411 @@ def receive_message(inbound: InboundMessage, *, channel_account: Any = None) -> 
         raise
 
 
-def receives_by_conversation(inbound: InboundMessage) -> bool:
-    """True for a customer message that nothing but the customer's conversation threads: no
-    references, no ticket token, no subject matching, nothing automated or sent elsewhere.
-    Chat channels send nearly only such messages; ``receive_messages_together`` takes many
-    of them at once."""
-    return not (
-        inbound.sent_elsewhere
-        or inbound.is_automated
-        or inbound.references
-        or inbound.ticket_number is not None
-        or inbound.subject_window is not None
-    )
+def receives_together(inbound: InboundMessage) -> bool:
+    """True for a message ``receive_messages_together`` takes: any customer message but
+    automated mail (recorded on its ticket, see ``record_automated_message``) and what the
+    business sent elsewhere (``record_sent_elsewhere``)."""
+    return not (inbound.sent_elsewhere or inbound.is_automated)
 
 
 class ReceiveOneByOne(Exception):
     """``receive_messages_together`` met something it leaves to ``receive_message``: a
-    ticket merged away while it looked. The caller's transaction is still usable; roll it
-    back and receive each message on its own."""
+    ticket merged while it looked, or a ticket token that may name a ticket the batch
+    itself opened. The caller's transaction is still usable; roll it back and receive each
+    message on its own."""
+
+
+Conversation = tuple[int, str, int | None]  # customer, channel, channel account
+
+
+def _conversation_of(ticket: Ticket) -> Conversation:
+    return ticket.customer_id, ticket.channel, ticket.channel_account_id
+
+
+@dataclasses.dataclass
+class _Incoming:
+    """One message of a batch, checked, with its sender found."""
+
+    inbound: InboundMessage
+    account: Any
+    html: str
+    provider_message_id: str
+    customer: Customer
+    # Created for this very message, the first of its sender's in the batch: it has no
+    # tickets a subject or a conversation could continue (see find_continued_ticket).
+    new_customer: bool
+    received_at: datetime
+    references: list[str]
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.customer.pk, self.inbound.channel, self.account.pk
+
+
+class _BatchThreads:
+    """The rules of ``find_continued_ticket`` for a whole batch. What they need from the
+    database is read up front, one query per rule; the tickets they can pick are locked in
+    one statement, in key order. As the batch places its messages, the picture is kept
+    current in memory (tickets opened, reopened, their clocks moved, the provider ids
+    stored), so each message is matched as ``receive_message`` would match it after the
+    ones before it."""
+
+    def __init__(self, incoming: list[_Incoming]) -> None:
+        references = _referenced_tickets(incoming)
+        tokens = _token_tickets(incoming)
+        self.candidates = _batch_subject_candidates(incoming)
+        latest = _latest_conversation_tickets(
+            {
+                item.conversation
+                for item in incoming
+                if not item.inbound.starts_conversation and not item.new_customer
+            }
+        )
+        wanted_subjects: dict[Conversation, set[str]] = {}
+        for item in incoming:
+            if subject := _wanted_subject(item.inbound):
+                wanted_subjects.setdefault(item.conversation, set()).add(subject)
+        subject_matches = {
+            ticket.pk
+            for conversation, tickets in self.candidates.items()
+            for ticket in tickets
+            if normalize_thread_subject(ticket.subject) in wanted_subjects.get(conversation, ())
+        }
+        wanted = (
+            set(references.values())
+            | {final for _, final, _ in tokens.values()}
+            | set(latest.values())
+            | subject_matches
+        )
+        # Locked in key order, so two workers cannot deadlock on each other's tickets; the
+        # status read under the lock decides, as receive_message decides.
+        self.locked = {
+            ticket.pk: ticket
+            for ticket in Ticket.objects.select_for_update().filter(pk__in=wanted).order_by("pk")
+        }
+        if any(ticket.merged_into_id is not None for ticket in self.locked.values()):
+            raise ReceiveOneByOne("A ticket was merged meanwhile.")
+        self.references = {
+            key: self.locked[pk] for key, pk in references.items() if pk in self.locked
+        }
+        self.tokens = tokens
+        self.current = {key: self.locked[pk] for key, pk in latest.items() if pk in self.locked}
+        # The batch's own tickets, per conversation: the locked ones as they change, and
+        # the ones it opens, in the order it opens them.
+        self.in_memory: dict[Conversation, list[Ticket]] = {}
+        for ticket in self.locked.values():
+            self.in_memory.setdefault(_conversation_of(ticket), []).append(ticket)
+        self.opened_order: dict[int, int] = {}  # id() of a new ticket -> when it was opened
+        self.stored: dict[tuple[int, str], Ticket] = {}  # provider ids the batch stored
+        self.unknown_numbers: set[int] = set()
+
+    def match(self, item: _Incoming) -> ThreadMatch | None:
+        """The ticket ``item`` continues and why, as ``find_continued_ticket`` finds it."""
+        account = item.account.pk
+        for reference in item.references:
+            # The batch's own messages are newer than any stored one with the same id.
+            ticket = self.stored.get((account, reference)) or self.references.get(
+                (account, reference)
+            )
+            if ticket is not None:
+                return ThreadMatch(ticket, Message.ThreadingReason.REFERENCES)
+        by_token = self._by_token(item)
+        if by_token is not None or item.new_customer:
+            return by_token
+        by_subject = self._by_subject(item)
+        if by_subject is not None:
+            return by_subject
+        if not item.inbound.starts_conversation:
+            ticket = self.current.get(item.conversation)
+            if ticket is not None:
+                return ThreadMatch(ticket, Message.ThreadingReason.ACTIVE_CONVERSATION)
+        return None
+
+    def _by_token(self, item: _Incoming) -> ThreadMatch | None:
+        reason = _token_reason(item.inbound)
+        if not reason or (
+            item.new_customer and reason != Message.ThreadingReason.TICKET_TOKEN_ADDRESS
+        ):
+            return None
+        number = item.inbound.ticket_number
+        assert number is not None
+        if number not in self.tokens:
+            # Perhaps a ticket this batch opens: checked once they are numbered.
+            self.unknown_numbers.add(number)
+            return None
+        tagged_customer, final, final_customer = self.tokens[number]
+        ticket = self.locked.get(final)
+        if ticket is None or not _token_counts(
+            reason, item.customer, tagged_customer, final_customer
+        ):
+            return None
+        return ThreadMatch(ticket, reason)
+
+    def _by_subject(self, item: _Incoming) -> ThreadMatch | None:
+        wanted = _wanted_subject(item.inbound)
+        if not wanted:
+            return None
+        cutoff = _subject_cutoff(item.inbound, item.received_at)
+        conversation = item.conversation
+        pool = [
+            ticket
+            for ticket in self.candidates.get(conversation, ())
+            if ticket.pk not in self.locked
+        ] + self.in_memory.get(conversation, [])
+        pool = [
+            ticket
+            for ticket in pool
+            if ticket.status != Status.CLOSED
+            and (
+                ticket.last_message_at >= cutoff
+                if ticket.last_message_at is not None
+                else ticket.created_at is not None and ticket.created_at >= cutoff
+            )
+        ]
+        # SUBJECT_CANDIDATE_ORDER, with the batch's new tickets the newest of all. Two
+        # stable sorts: by key descending, then by last message, newest first, none last.
+        pool.sort(key=self._key_order, reverse=True)
+        pool.sort(
+            key=lambda ticket: (
+                ticket.last_message_at is not None,
+                ticket.last_message_at or datetime.min.replace(tzinfo=UTC),
+            ),
+            reverse=True,
+        )
+        for ticket in pool[:SUBJECT_CANDIDATES]:
+            if normalize_thread_subject(ticket.subject) == wanted:
+                return ThreadMatch(ticket, Message.ThreadingReason.SUBJECT_MATCH)
+        return None
+
+    def _key_order(self, ticket: Ticket) -> int:
+        if ticket.pk is not None:
+            return ticket.pk
+        return 2**62 + self.opened_order[id(ticket)]
+
+    def took(self, item: _Incoming, ticket: Ticket) -> None:
+        """``item`` went on ``ticket`` (moved and perhaps reopened by it)."""
+        if item.provider_message_id:
+            self.stored[item.account.pk, item.provider_message_id] = ticket
+        # A reopened ticket may now be its conversation's newest active one.
+        conversation = _conversation_of(ticket)
+        current = self.current.get(conversation)
+        if ticket.status in Ticket.ACTIVE_STATUSES and (
+            current is None
+            or current.status not in Ticket.ACTIVE_STATUSES
+            # A ticket the batch opened is newer than any other.
+            or (current.pk is not None and (ticket.pk is None or ticket.pk > current.pk))
+        ):
+            self.current[conversation] = ticket
+
+    def opened(self, item: _Incoming, ticket: Ticket) -> None:
+        """``item`` opened ``ticket``, not yet saved: the newest of its conversation."""
+        self.opened_order[id(ticket)] = len(self.opened_order)
+        conversation = item.conversation
+        self.in_memory.setdefault(conversation, []).append(ticket)
+        self.current[conversation] = ticket
+        if item.provider_message_id:
+            self.stored[item.account.pk, item.provider_message_id] = ticket
+
+    def check_numbers(self, opened: Sequence[Ticket]) -> None:
+        """Refuse the batch if a token it did not find names a ticket it opened."""
+        if self.unknown_numbers & {ticket.number for ticket in opened}:
+            raise ReceiveOneByOne("A ticket token names a ticket opened in the same batch.")
+
+
+def references_found(items: Sequence[tuple[InboundMessage, Any]]) -> list[bool]:
+    """For each (message, channel account), in one query: False when the message refers to
+    earlier messages (``references``) and none of them is stored on its account nor comes
+    before it in ``items``; True otherwise. A reply whose thread is still on its way (being
+    stored by another worker) can then wait for it rather than open a ticket of its own."""
+    wanted: dict[int, set[str]] = {}
+    for inbound, account in items:
+        wanted.setdefault(account.pk, set()).update(_reference_list(inbound))
+    query = Q()
+    for account, references in wanted.items():
+        if references:
+            query |= Q(channel_account_id=account, provider_message_id__in=references)
+    known: set[tuple[int, str]] = set()
+    if query:
+        known = set(
+            Message.objects.filter(query).values_list("channel_account_id", "provider_message_id")
+        )
+    found = []
+    for inbound, account in items:
+        listed = _reference_list(inbound)
+        found.append(not listed or any((account.pk, ref) in known for ref in listed))
+        if inbound.provider_message_id:
+            known.add((account.pk, inbound.provider_message_id[:255]))
+    return found
+
+
+def _referenced_tickets(incoming: list[_Incoming]) -> dict[tuple[int | None, str], int]:
+    """(account, provider id) -> the ticket that holds the message, merges followed, for
+    every reference of the batch, in one query (``_by_references`` for many)."""
+    wanted: dict[int, set[str]] = {}
+    for item in incoming:
+        if item.references:
+            wanted.setdefault(item.account.pk, set()).update(item.references)
+    if not wanted:
+        return {}
+    query = Q()
+    for account, references in wanted.items():
+        query |= Q(channel_account_id=account, provider_message_id__in=references)
+    earlier = (
+        Message.objects.filter(query)
+        .select_related("ticket")
+        .only("provider_message_id", "channel_account_id", "ticket__id", "ticket__merged_into_id")
+        .order_by("id")
+    )
+    tickets = {
+        (message.channel_account_id, message.provider_message_id): message.ticket
+        for message in earlier
+    }
+    finals: dict[int, int] = {}
+    for ticket in tickets.values():
+        if ticket.pk not in finals:
+            finals[ticket.pk] = _final_ticket(ticket).pk
+    return {key: finals[ticket.pk] for key, ticket in tickets.items()}
+
+
+def _token_tickets(incoming: list[_Incoming]) -> dict[int, tuple[int, int, int]]:
+    """Ticket number -> (its customer, the ticket it ends in after merges, that ticket's
+    customer) for every ticket token of the batch, in one query."""
+    numbers = {
+        item.inbound.ticket_number
+        for item in incoming
+        if _token_reason(item.inbound) and item.inbound.ticket_number is not None
+    }
+    if not numbers:
+        return {}
+    tokens = {}
+    tagged = Ticket.objects.filter(number__in=numbers).only("number", "customer", "merged_into")
+    for ticket in tagged:
+        final = _final_ticket(ticket)
+        tokens[ticket.number] = (ticket.customer_id, final.pk, final.customer_id)
+    return tokens
+
+
+def _batch_subject_candidates(incoming: list[_Incoming]) -> dict[Conversation, list[Ticket]]:
+    """The tickets ``_by_subject`` may consider for the batch's messages, per conversation,
+    newest first, in one query: enough of each conversation's newest that the batch's own
+    tickets, which may move ahead of them, cannot push the right one out of reach."""
+    subject_matched = [
+        item for item in incoming if _wanted_subject(item.inbound) and not item.new_customer
+    ]
+    if not subject_matched:
+        return {}
+    conversations = {item.conversation for item in subject_matched}
+    cutoff = min(_subject_cutoff(item.inbound, item.received_at) for item in subject_matched)
+    ranked = (
+        _subject_candidates(cutoff)
+        .filter(customer_id__in={customer for customer, _, _ in conversations})
+        .annotate(
+            position=Window(
+                RowNumber(),
+                partition_by=[F("customer_id"), F("channel"), F("channel_account_id")],
+                order_by=SUBJECT_CANDIDATE_ORDER,
+            )
+        )
+        .filter(position__lte=SUBJECT_CANDIDATES + len(incoming))
+        .only(
+            "subject",
+            "customer",
+            "channel",
+            "channel_account",
+            "status",
+            "last_message_at",
+            "created_at",
+        )
+        .order_by("position")
+    )
+    candidates: dict[Conversation, list[Ticket]] = {}
+    for ticket in ranked:
+        conversation = _conversation_of(ticket)
+        if conversation in conversations:
+            candidates.setdefault(conversation, []).append(ticket)
+    return candidates
 
 
 def receive_messages_together(
     items: Sequence[tuple[InboundMessage, Any]],
 ) -> list[Message]:
     """``receive_message`` for many (message, channel account) pairs at once, each message
-    one that ``receives_by_conversation`` and its account set, in the order given; returns
-    their messages in that order. The same tickets, messages, timeline and events as one
-    call each, in a fixed number of statements: the senders in one look (new customers in
-    one INSERT), the customers' conversations in two, their tickets locked in one, and the
-    new tickets, the messages and the timeline in one INSERT each.
+    one that ``receives_together`` and its account set, in the order given; returns their
+    messages in that order. The same tickets, messages, threading reasons, timeline and
+    events as one call each, in a fixed number of statements: the senders in one look (new
+    customers in one INSERT), one query per threading rule, the tickets they can continue
+    locked in one, and the new tickets, the messages, their attachments and the timeline in
+    one INSERT each.
 
     All or nothing, in the caller's transaction: it raises TicketError for a message that
-    can never be stored, ReceiveOneByOne for a ticket merged meanwhile, and IntegrityError
-    for a repeated provider id or a sender another writer created meanwhile (the
-    transaction is then broken). Each time the caller rolls back and receives the messages
-    one at a time, which knows every answer."""
+    can never be stored, ReceiveOneByOne for what it leaves to one at a time, and
+    IntegrityError for a repeated provider id or a sender another writer created meanwhile
+    (the transaction is then broken). Each time the caller rolls back and receives the
+    messages one at a time, which knows every answer."""
     received_now = timezone.now()
     rows = []
     for inbound, channel_account in items:
-        if channel_account is None or not receives_by_conversation(inbound):
-            raise TicketError("Only conversation messages on an account are received together.")
+        if channel_account is None or not receives_together(inbound):
+            raise TicketError(
+                "Only customer messages on an account are received together; automated "
+                "mail and messages sent elsewhere are not."
+            )
         html, provider_message_id = _checked_inbound(inbound, channel_account)
         rows.append((inbound, channel_account, html, provider_message_id))
     senders = resolve_senders(
         [(inbound.channel, inbound.sender_address, inbound.sender_name) for inbound, *_ in rows]
     )
+    incoming = []
+    seen: set[int] = set()
+    for inbound, account, html, provider_message_id in rows:
+        sender = senders[inbound.channel, inbound.sender_address]
+        incoming.append(
+            _Incoming(
+                inbound,
+                account,
+                html,
+                provider_message_id,
+                sender.customer,
+                new_customer=sender.created and sender.customer.pk not in seen,
+                received_at=inbound.received_at or received_now,
+                references=_reference_list(inbound),
+            )
+        )
+        seen.add(sender.customer.pk)
+    threads = _BatchThreads(incoming)
 
-    def conversation(inbound: InboundMessage, channel_account: Any) -> tuple[int, str, int]:
-        customer = senders[inbound.channel, inbound.sender_address].customer
-        return customer.pk, inbound.channel, channel_account.pk
-
-    # Where each conversation stands before these messages: its newest active ticket, else
-    # its newest ticket of any status (a solved one reopens, a closed one gets a follow-up).
-    wanted = {
-        conversation(inbound, account)
-        for inbound, account, *_ in rows
-        if not inbound.starts_conversation
-        and not senders[inbound.channel, inbound.sender_address].created
-    }
-    latest = _latest_conversation_tickets(wanted)
-    # Locked in key order, so two workers cannot deadlock on each other's tickets; the
-    # status read under the lock decides, as receive_message decides.
-    locked = {
-        ticket.pk: ticket
-        for ticket in Ticket.objects.select_for_update()
-        .filter(pk__in=list(latest.values()))
-        .order_by("pk")
-    }
-    if any(ticket.merged_into_id is not None for ticket in locked.values()):
-        raise ReceiveOneByOne("A conversation's ticket was merged meanwhile.")
-    current = {key: locked[pk] for key, pk in latest.items() if pk in locked}
-
-    # Which ticket each message goes on: the first message of a conversation decides, the
-    # ones after it continue where it went.
+    # Which ticket each message goes on, in order: each one sees what the ones before did.
     placed: list[tuple[Ticket, str]] = []
     opened: list[Ticket] = []
     opening: set[int] = set()  # the positions of the messages that open their ticket
     reopening: list[str] = []  # per message, the status it reopened its ticket from, or ""
     touched: dict[int, tuple[Ticket, set[str]]] = {}  # the locked tickets that changed
-    for inbound, account, *_ in rows:
-        key = conversation(inbound, account)
-        found = None if inbound.starts_conversation else current.get(key)
-        received_at = inbound.received_at or received_now
-        if found is not None and found.status != Status.CLOSED:
-            placed.append((found, Message.ThreadingReason.ACTIVE_CONVERSATION))
+    for item in incoming:
+        match = threads.match(item)
+        found = None if match is None else match.ticket
+        if match is not None and match.ticket.status != Status.CLOSED:
+            placed.append((match.ticket, match.reason))
             # Before any INSERT: a ticket opened by an earlier message of this batch is
             # then inserted with its final clocks, and needs no UPDATE.
-            changed, reopened = _take_customer_message(found, received_at, is_automated=False)
+            changed, reopened = _take_customer_message(
+                match.ticket, item.received_at, is_automated=False
+            )
             reopening.append(reopened)
-            if changed and found.pk is not None:
-                touched.setdefault(found.pk, (found, set()))[1].update(changed)
+            if changed and match.ticket.pk is not None:
+                touched.setdefault(match.ticket.pk, (match.ticket, set()))[1].update(changed)
+            threads.took(item, match.ticket)
             continue
         ticket = _new_ticket(
             number=0,  # numbered below, all in one statement
-            customer=senders[inbound.channel, inbound.sender_address].customer,
-            channel=inbound.channel,
-            channel_account=account,
-            subject=inbound.subject
-            or (found.subject if found is not None else _subject_from(inbound.text)),
+            customer=item.customer,
+            channel=item.inbound.channel,
+            channel_account=item.account,
+            subject=item.inbound.subject
+            or (found.subject if found is not None else _subject_from(item.inbound.text)),
             follow_up_of=found,
-            customer_message_at=received_at,
+            customer_message_at=item.received_at,
         )
         opened.append(ticket)
-        current[key] = ticket
         opening.add(len(placed))
         reopening.append("")
         placed.append(
@@ -673,34 +1027,37 @@ def receive_messages_together(
                 else Message.ThreadingReason.FOLLOW_UP,
             )
         )
+        threads.opened(item, ticket)
     for ticket, number in zip(
         opened, Counter.next_values(TICKET_NUMBER_SEQUENCE, len(opened)), strict=True
     ):
         ticket.number = number
+    threads.check_numbers(opened)
     Ticket.objects.bulk_create(opened)
 
     messages = Message.objects.bulk_create(
         [
             _inbound_row(
-                inbound,
+                item.inbound,
                 ticket,
-                senders[inbound.channel, inbound.sender_address].customer,
-                account,
-                html,
-                provider_message_id,
+                item.customer,
+                item.account,
+                item.html,
+                item.provider_message_id,
                 reason,
             )
-            for (inbound, account, html, provider_message_id), (ticket, reason) in zip(
-                rows, placed, strict=True
-            )
+            for item, (ticket, reason) in zip(incoming, placed, strict=True)
         ]
     )
     activities = [activity for ticket in opened for activity in _opening_activities(ticket, None)]
+    attachments: list[Attachment] = []
     received = []
-    for (inbound, *_), message, reopened in zip(rows, messages, reopening, strict=True):
-        refused = _store_attachments(message, inbound.attachments)
+    for item, message, reopened in zip(incoming, messages, reopening, strict=True):
+        saved, refused = _attachment_rows(message, item.inbound.attachments)
+        attachments += saved
         activities += _received_activities(message, reopened, refused)
         received.append((message, reopened))
+    Attachment.objects.bulk_create(attachments)
     _save_taken(list(touched.values()))
     TicketActivity.objects.bulk_create(activities)
     for position, (message, reopened) in enumerate(received):
@@ -762,8 +1119,8 @@ def _save_clocks(tickets: Sequence[Ticket]) -> None:
 
 
 def _latest_conversation_tickets(
-    conversations: set[tuple[int, str, int]],
-) -> dict[tuple[int, str, int], int]:
+    conversations: set[Conversation],
+) -> dict[Conversation, int]:
     """The ticket each (customer, channel, account) conversation continues, as
     ``_by_active_conversation`` picks it: the newest active ticket, else the newest one."""
     if not conversations:
@@ -777,8 +1134,8 @@ def _latest_conversation_tickets(
 
 
 def _newest_tickets(
-    tickets: QuerySet[Ticket], conversations: set[tuple[int, str, int]]
-) -> dict[tuple[int, str, int], int]:
+    tickets: QuerySet[Ticket], conversations: set[Conversation]
+) -> dict[Conversation, int]:
     """The newest of ``tickets`` in each (customer, channel, account) conversation, in one
     query grouped by conversation."""
     rows = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from django.utils.module_loading import import_string
@@ -24,7 +25,10 @@ __all__ = [
     "SendResult",
     "StatusUpdate",
     "get_adapter",
+    "load_adapters",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Channel kind -> dotted path of its ChannelAdapter subclass.
 ADAPTER_PATHS: dict[str, str] = {
@@ -68,3 +72,14 @@ def get_adapter(kind: str) -> ChannelAdapter:
             adapter = adapter_class()
             _instances[path] = adapter
     return adapter
+
+
+def load_adapters() -> None:
+    """Import every adapter now. A worker calls it before it forks its processes, which then
+    share the modules (an HTML parser, charset detection, provider SDKs) instead of each one
+    loading them while its first message of a kind waits."""
+    for kind in ADAPTER_PATHS:
+        try:
+            get_adapter(kind)
+        except ChannelError:
+            logger.exception("Could not load the %s channel adapter", kind)

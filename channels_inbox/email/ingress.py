@@ -25,7 +25,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -187,8 +187,14 @@ def store_email(account: ChannelAccount, raw: bytes, *, headers: dict[str, str])
 
 
 def _in_database_thread(function: Callable[..., T]) -> Callable[..., Any]:
-    """``function`` as a coroutine run in Django's one thread for synchronous code, with the
-    connection checks Django makes around a request (a broken connection is replaced)."""
+    """``function`` as a coroutine run in a thread for synchronous code, with the connection
+    checks Django makes around a request (a broken connection is replaced).
+
+    On PostgreSQL each call takes a thread of a small pool, each thread with its own
+    connection: several connections' mails are stored at once, and their commits share the
+    server's log flushes, where one thread stored them one after another and the SMTP edge
+    waited on each commit in turn. SQLite has one writer at a time, so there one thread
+    does it all."""
 
     def call(*args: Any, **kwargs: Any) -> T:
         close_old_connections()
@@ -197,7 +203,7 @@ def _in_database_thread(function: Callable[..., T]) -> Callable[..., Any]:
         finally:
             close_old_connections()
 
-    return sync_to_async(call, thread_sensitive=True)
+    return sync_to_async(call, thread_sensitive=connection.vendor == "sqlite")
 
 
 # --- The SMTP and LMTP servers --------------------------------------------------------------

@@ -23,7 +23,7 @@ from tickets.services import (
     change_status,
     receive_message,
     receive_messages_together,
-    receives_by_conversation,
+    receives_together,
 )
 
 pytestmark = pytest.mark.django_db
@@ -258,21 +258,18 @@ def test_the_statements_do_not_grow_with_the_batch(
 
     assert len(received) == 20
     assert len(many.captured_queries) == len(few.captured_queries)
-    assert len(many.captured_queries) <= 12
+    assert len(many.captured_queries) <= 14
 
 
-def test_only_conversation_messages_on_an_account_are_taken(
+def test_automated_mail_sent_elsewhere_and_no_account_are_refused(
     whatsapp_account: ChannelAccount,
 ) -> None:
     refused = [
-        chat("+4915100000001", "Re: order", 0, references=("wamid.earlier",)),
         chat("+4915100000001", "Out of office", 0, is_automated=True),
         chat("+4915100000001", "Sent from the app", 0, sent_elsewhere=True),
-        chat("+4915100000001", "[#12]", 0, ticket_number=12, ticket_number_source="subject"),
-        chat("+4915100000001", "Subject", 0, subject_window=timedelta(days=1)),
     ]
     for message in refused:
-        assert not receives_by_conversation(message)
+        assert not receives_together(message)
         with pytest.raises(TicketError):
             receive_messages_together([(message, whatsapp_account)])
     with pytest.raises(TicketError):
