@@ -7,6 +7,7 @@ on the message, so nothing removed here is lost.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -167,20 +168,27 @@ def mailparser_split(lines: list[str]) -> int | None:
     # Lines are cut short: the library's patterns backtrack quadratically on long lines.
     stripped = "\n".join(line.strip()[:300] for line in lines)
     try:
-        matches = list(MAILPARSER_HEADERS.finditer(stripped))
+        matches = _header_matches(stripped)
     except RecursionError:
         return None
-    for match in matches:
-        start = match.start()
+    for match_start, match_end in matches:
+        start = match_start
         while start < len(stripped) and stripped[start] == "\n":
             start += 1
         index = stripped.count("\n", 0, start)
-        matched = stripped[start : match.end()]
+        matched = stripped[start:match_end]
         if "\n" in matched.strip() and matched.split("\n", 1)[0].endswith((".", "!", "?")):
             continue  # a sentence, then "... wrote:" on the next line, is not an attribution
         if index < len(lines) and not lines[index].strip().startswith(">"):
             return index
     return None
+
+
+# A reply is searched twice (for a forward marker, then for its split), and the library's
+# patterns are the costliest part of reading a mail.
+@functools.lru_cache(maxsize=4)
+def _header_matches(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(match.span() for match in MAILPARSER_HEADERS.finditer(text))
 
 
 def cut_signature(lines: list[str]) -> list[str]:

@@ -90,6 +90,8 @@ class JsonTestAdapter(ChannelAdapter):
                     provider_message_id=item.get("id", ""),
                     attachments=attachments,
                     is_automated=item.get("automated", False),
+                    references=tuple(item.get("references", ())),
+                    starts_conversation=item.get("starts_conversation", False),
                 )
             )
         statuses = tuple(

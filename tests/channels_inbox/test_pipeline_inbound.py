@@ -23,6 +23,7 @@ from channels_inbox.models import ChannelAccount, InboundEvent
 from channels_inbox.services import claim_inbound_event, inbound_event_key, store_inbound_event
 from channels_inbox.tasks import (
     BATCH_SIZE,
+    HOLD_BACK_SECONDS,
     _slot_key,
     process_inbound_event_task,
     process_new_inbound_events_task,
@@ -634,3 +635,72 @@ def test_when_every_slot_is_busy_storing_enqueues_nothing(
         cache.delete_many([_slot_key(0), _slot_key(1)])
     event.refresh_from_db()
     assert event.status == "processed"
+
+
+def test_a_reply_whose_thread_is_in_another_workers_batch_waits_for_it(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The first message is still held by another worker when the reply's batch runs: the
+    reply waits once, then continues the first message's ticket instead of opening one."""
+    with django_capture_on_commit_callbacks(execute=False):
+        store_new(
+            sms_account,
+            [
+                {"messages": [text_message("My order", id="m-1") | {"starts_conversation": True}]},
+                {
+                    "messages": [
+                        text_message("About my order", id="m-2")
+                        | {"starts_conversation": True, "references": ["m-1"]}
+                    ]
+                },
+            ],
+        )
+    first, reply = InboundEvent.objects.order_by("pk")
+    assert claim_inbound_event(first.pk, until=timezone.now() + timedelta(minutes=5))
+    cache.add(_slot_key(0), 1)
+
+    assert process_new_inbound_events_task(0) == 1
+
+    reply.refresh_from_db()
+    assert reply.status == "pending"
+    waited = reply.next_attempt_at - timezone.now()
+    assert timedelta(seconds=1) < waited <= timedelta(seconds=HOLD_BACK_SECONDS)
+    assert not Message.objects.exists()
+    # The other worker finishes; the reply's wait ends.
+    InboundEvent.objects.filter(pk__in=[first.pk, reply.pk]).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert process_inbound_event_task(first.pk) == "processed"
+    assert process_inbound_event_task(reply.pk) == "processed"
+    one, two = Message.objects.order_by("pk")
+    assert two.ticket_id == one.ticket_id
+    assert two.threading_reason == "references"
+
+
+def test_a_reply_to_a_message_nobody_has_does_not_wait(
+    sms_account: ChannelAccount, django_capture_on_commit_callbacks: Any
+) -> None:
+    """With no older event still on its way, nothing can bring the thread: the reply opens
+    its own ticket at once, alongside the batch's other messages."""
+    with django_capture_on_commit_callbacks(execute=False):
+        store_new(
+            sms_account,
+            [
+                {"messages": [text_message("Hello", id="m-1")]},
+                {
+                    "messages": [
+                        text_message("Re: an old mail", id="m-2")
+                        | {"from": "+4915199999999", "references": ["m-unknown"]}
+                    ]
+                },
+            ],
+        )
+    cache.add(_slot_key(0), 1)
+
+    assert process_new_inbound_events_task(0) == 2
+
+    assert set(InboundEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert list(Message.objects.order_by("pk").values_list("threading_reason", flat=True)) == [
+        "new_conversation",
+        "new_conversation",
+    ]
