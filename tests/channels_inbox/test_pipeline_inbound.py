@@ -663,6 +663,7 @@ def test_a_reply_whose_thread_is_in_another_workers_batch_waits_for_it(
 
     reply.refresh_from_db()
     assert reply.status == "pending"
+    assert reply.next_attempt_at is not None
     waited = reply.next_attempt_at - timezone.now()
     assert timedelta(seconds=1) < waited <= timedelta(seconds=HOLD_BACK_SECONDS)
     assert not Message.objects.exists()
