@@ -34,6 +34,7 @@ from helpdesk.channel_kinds import PHONE_CHANNELS, ChannelKind
 from helpdesk.events import enqueue_on_commit
 from helpdesk.models import Team, User
 from helpdesk.services import UNSET, Unset, check_admin, insert_unique
+from helpdesk.statements import fetch_one
 from tickets.models import Ticket
 from tickets.services import TicketError
 
@@ -439,9 +440,7 @@ def _insert_event(event: InboundEvent) -> None:
         field.get_db_prep_save(field.pre_save(event, add=True), connection=database)
         for field in fields
     ]
-    with database.cursor() as cursor:
-        cursor.execute(sql, params)
-        event.pk = cursor.fetchone()[0]
+    event.pk = fetch_one(database, sql, params)[0]
     event._state.adding = False
     event._state.db = database.alias
 

@@ -20,6 +20,7 @@ from django.db.models.expressions import Col
 from django.http import HttpRequest, HttpResponse
 
 from channels_inbox.models import ChannelAccount
+from helpdesk.statements import fetch_one
 
 
 class BodyTooLarge(Exception):
@@ -42,9 +43,7 @@ def active_account(slug: str, kind: str) -> ChannelAccount | None:
     query = _account_queries.get(database)
     if query is None:
         query = _account_queries[database] = _active_account_query(database)
-    with database.cursor() as cursor:
-        cursor.execute(query.sql, [slug, kind, True])
-        row = cursor.fetchone()
+    row = fetch_one(database, query.sql, [slug, kind, True])
     if row is None:
         return None
     values = list(row)
