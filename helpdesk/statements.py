@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 
@@ -27,8 +28,6 @@ def bound_cursor(database: BaseDatabaseWrapper) -> Iterator[Any]:
         if database.vendor != "postgresql":
             yield cursor
             return
-        import psycopg
-
         # Typed as taking a wrapper in django-stubs; Django passes the driver's cursor.
         bound: Any = psycopg.Cursor(cursor.cursor.connection)
         wrapped = (

@@ -830,15 +830,12 @@ def references_found(items: Sequence[tuple[InboundMessage, Any]]) -> list[bool]:
     stored by another worker) can then wait for it rather than open a ticket of its own."""
     wanted: dict[int, set[str]] = {}
     for inbound, account in items:
-        wanted.setdefault(account.pk, set()).update(_reference_list(inbound))
-    query = Q()
-    for account, references in wanted.items():
-        if references:
-            query |= Q(channel_account_id=account, provider_message_id__in=references)
+        if references := _reference_list(inbound):
+            wanted.setdefault(account.pk, set()).update(references)
     known: set[tuple[int, str]] = set()
-    if query:
+    if wanted:
         known = set(
-            Message.objects.filter(query).values_list("channel_account_id", "provider_message_id")
+            _referenced_messages(wanted).values_list("channel_account_id", "provider_message_id")
         )
     found = []
     for inbound, account in items:
@@ -858,11 +855,8 @@ def _referenced_tickets(incoming: list[_Incoming]) -> dict[tuple[int | None, str
             wanted.setdefault(item.account.pk, set()).update(item.references)
     if not wanted:
         return {}
-    query = Q()
-    for account, references in wanted.items():
-        query |= Q(channel_account_id=account, provider_message_id__in=references)
     earlier = (
-        Message.objects.filter(query)
+        _referenced_messages(wanted)
         .select_related("ticket")
         .only("provider_message_id", "channel_account_id", "ticket__id", "ticket__merged_into_id")
         .order_by("id")
@@ -876,6 +870,15 @@ def _referenced_tickets(incoming: list[_Incoming]) -> dict[tuple[int | None, str
         if ticket.pk not in finals:
             finals[ticket.pk] = _final_ticket(ticket).pk
     return {key: finals[ticket.pk] for key, ticket in tickets.items()}
+
+
+def _referenced_messages(wanted: dict[int, set[str]]) -> QuerySet[Message]:
+    """The messages, inbound and outbound, whose provider ids are referenced, per account:
+    provider ids are unique per channel account only (see ``_by_references``)."""
+    query = Q()
+    for account, references in wanted.items():
+        query |= Q(channel_account_id=account, provider_message_id__in=references)
+    return Message.objects.filter(query)
 
 
 def _token_tickets(incoming: list[_Incoming]) -> dict[int, tuple[int, int, int]]:

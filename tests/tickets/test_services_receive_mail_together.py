@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from channels_inbox.models import ChannelAccount
 from helpdesk.models import User
-from tests.tickets.test_services_receive_together import START, outcome, recorded_events
+from tests.tickets.test_services_receive_together import START, both_ways, recorded_events
 from tickets.models import Message, Ticket
 from tickets.services import (
     InboundAttachment,
@@ -126,15 +126,8 @@ def test_a_batch_of_mail_threads_exactly_as_one_mail_at_a_time(
     opened; a closed ticket's follow-up; a pending and a solved ticket reopened."""
     mails = batch(mailboxes)
 
-    together = outcome(
-        lambda: receive_messages_together([(m, email_account) for m in mails]),
-        recorded_events,
-        django_capture_on_commit_callbacks,
-    )
-    one_by_one = outcome(
-        lambda: [receive_message(m, channel_account=email_account) for m in mails],
-        recorded_events,
-        django_capture_on_commit_callbacks,
+    together, one_by_one = both_ways(
+        mails, email_account, recorded_events, django_capture_on_commit_callbacks
     )
 
     assert together == one_by_one

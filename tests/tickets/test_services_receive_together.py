@@ -176,6 +176,23 @@ def outcome(
     return result
 
 
+def both_ways(
+    messages: list[InboundMessage],
+    account: ChannelAccount,
+    events: list[tuple[str, dict[str, Any]]],
+    capture: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The outcome of receiving ``messages`` together, then one at a time, each from the
+    same starting point."""
+    together = outcome(
+        lambda: receive_messages_together([(m, account) for m in messages]), events, capture
+    )
+    one_by_one = outcome(
+        lambda: [receive_message(m, channel_account=account) for m in messages], events, capture
+    )
+    return together, one_by_one
+
+
 def test_a_mixed_batch_ends_exactly_as_one_message_at_a_time(
     whatsapp_account: ChannelAccount,
     conversations: None,
@@ -190,15 +207,8 @@ def test_a_mixed_batch_ends_exactly_as_one_message_at_a_time(
     settings.MAX_ATTACHMENT_BYTES = 1000
     messages = batch(b"j" * 500, b"v" * 2000)
 
-    together = outcome(
-        lambda: receive_messages_together([(m, whatsapp_account) for m in messages]),
-        recorded_events,
-        django_capture_on_commit_callbacks,
-    )
-    one_by_one = outcome(
-        lambda: [receive_message(m, channel_account=whatsapp_account) for m in messages],
-        recorded_events,
-        django_capture_on_commit_callbacks,
+    together, one_by_one = both_ways(
+        messages, whatsapp_account, recorded_events, django_capture_on_commit_callbacks
     )
 
     assert together == one_by_one
