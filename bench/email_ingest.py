@@ -47,6 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_PER_SECOND = 150.0
 ACCOUNT_ADDRESS = "support@shop.bench"
 START_TIMEOUT = 60.0
+# The worker's WORKER_NICENESS in docker-compose.yml (a test keeps the two equal).
+COMPOSE_WORKER_NICENESS = 10
 POLL_SECONDS = 0.25
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -105,10 +107,18 @@ def start_ingress(environ: dict[str, str], logs: Path, port: int) -> Service:
             time.sleep(0.2)
 
 
+def worker_niceness() -> str:
+    return os.environ.get("WORKER_NICENESS") or str(COMPOSE_WORKER_NICENESS)
+
+
 def start_worker(
     environ: dict[str, str], logs: Path, *, concurrency: int, pool: str, hostname: str
 ) -> Service:
+    """A Celery worker as docker-compose.yml's runs: at its niceness unless the environment
+    names another (``WORKER_NICENESS=0`` gives web and worker an equal share)."""
     from helpdesk.celery import app
+
+    environ = {**environ, "WORKER_NICENESS": worker_niceness()}
 
     command = [
         *(sys.executable, "-m", "celery", "-A", "helpdesk", "worker", "-Q", "default"),
@@ -632,8 +642,8 @@ def _run(
     print(
         f"PostgreSQL {postgres}, Python {platform.python_version()}, "
         f"Django {django.get_version()}, {os.cpu_count()} CPUs; {args.connections} SMTP "
-        f"connections; celery worker --pool={args.pool} --concurrency={args.concurrency}; "
-        f"DATABASE_CONN_MAX_AGE=60, DEBUG off"
+        f"connections; celery worker --pool={args.pool} --concurrency={args.concurrency} "
+        f"(niceness {worker_niceness()}); DATABASE_CONN_MAX_AGE=60, DEBUG off"
     )
     print(
         "1-minute load average: "

@@ -63,6 +63,7 @@ from bench.email_ingest import (
     _start,
     free_port,
     start_worker,
+    worker_niceness,
 )
 from bench.webhook_fixtures import ACCOUNTS, PROVIDERS, GeneratedWebhook, generate, meta_signature
 
@@ -913,8 +914,8 @@ def _measure(
         f"PostgreSQL {postgres}, Python {platform.python_version()}, "
         f"Django {django.get_version()}, {os.cpu_count()} CPUs; {args.connections} HTTP "
         f"connections; gunicorn {args.web_workers} sync workers; celery worker "
-        f"--pool={args.pool} --concurrency={args.concurrency}; DATABASE_CONN_MAX_AGE=60, "
-        "DEBUG off"
+        f"--pool={args.pool} --concurrency={args.concurrency} (niceness {worker_niceness()}); "
+        "DATABASE_CONN_MAX_AGE=60, DEBUG off"
     )
     print(
         "1-minute load average: "

@@ -12,7 +12,12 @@ app.autodiscover_tasks()
 
 
 @worker_init.connect
-def _load_before_forking(**_: Any) -> None:
+def _prepare_before_forking(**_: Any) -> None:
+    from django.conf import settings
+
     from channels_inbox.adapters import load_adapters
 
+    # The pool's processes inherit both.
+    if settings.WORKER_NICENESS:
+        os.nice(settings.WORKER_NICENESS)
     load_adapters()

@@ -308,6 +308,10 @@ INBOUND_BATCH_WORKERS = env_int("INBOUND_BATCH_WORKERS", 2, minimum=1)
 # Batches a task threads before it queues its continuation behind the tasks they caused, so
 # automation keeps pace with a long burst (a batch is 100 events).
 INBOUND_BATCHES_PER_TASK = 2
+# Added to the Celery worker's niceness when it starts (0 to 19). When web and worker share
+# CPUs, a positive value keeps webhook and page answers fast through a burst: the worker
+# takes the CPU the web server leaves and catches up in larger batches afterwards.
+WORKER_NICENESS = env_int("WORKER_NICENESS", 0, minimum=0, maximum=19)
 
 # --- Auth ----------------------------------------------------------------------------------
 

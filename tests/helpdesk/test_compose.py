@@ -31,6 +31,8 @@ APP_SERVICES = ("migrate", "web", "realtime", "worker", "beat", "ingress")
 SERVER_VARIABLES = {"WEB_CONCURRENCY"}
 # Only meaningful on a developer's checkout or in the test suite.
 DEVELOPMENT_VARIABLES = {"SWITCHBOARD_VAR_DIR", "SWITCHBOARD_TESTING", "MEDIA_ROOT"}
+# Read by the worker alone: set on its service, not in the shared environment.
+WORKER_VARIABLES = {"WORKER_NICENESS"}
 INTERPOLATION = re.compile(r"\$\{([A-Z][A-Z0-9_]*)")
 
 
@@ -79,6 +81,16 @@ def test_realtime_serves_asgi_with_uvicorn_without_persistent_connections() -> N
     assert environment["WEB_CONCURRENCY"] == "${REALTIME_CONCURRENCY:-2}"
 
 
+def test_worker_yields_the_cpus_to_the_web_server_as_the_benchmarks_run_it() -> None:
+    from bench.email_ingest import COMPOSE_WORKER_NICENESS
+
+    environment = SERVICES["worker"]["environment"]
+    assert environment["WORKER_NICENESS"] == f"${{WORKER_NICENESS:-{COMPOSE_WORKER_NICENESS}}}"
+    assert 0 < COMPOSE_WORKER_NICENESS <= 19
+    for service in set(APP_SERVICES) - {"worker"}:
+        assert "WORKER_NICENESS" not in SERVICES[service]["environment"], service
+
+
 def test_worker_beat_and_migrate_run_the_projects_entry_points() -> None:
     assert command_of("worker")[:4] == ["celery", "-A", "helpdesk", "worker"]
     assert command_of("beat")[:4] == ["celery", "-A", "helpdesk", "beat"]
@@ -111,7 +123,13 @@ def test_app_services_read_only_variables_the_settings_know(service: str) -> Non
 @pytest.mark.parametrize("service", APP_SERVICES)
 def test_app_services_pass_every_production_setting(service: str) -> None:
     """A variable added to the settings must be added to docker-compose.yml too."""
-    missing = settings_variables() - DEVELOPMENT_VARIABLES - set(SERVICES[service]["environment"])
+    not_for_this = set() if service == "worker" else WORKER_VARIABLES
+    missing = (
+        settings_variables()
+        - DEVELOPMENT_VARIABLES
+        - not_for_this
+        - set(SERVICES[service]["environment"])
+    )
 
     assert missing == set()
 

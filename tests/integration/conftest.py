@@ -30,6 +30,7 @@ from helpdesk.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_START_TIMEOUT = 60.0
+WORKER_NICENESS = 3
 
 needs_redis = pytest.mark.skipif(
     not settings.REDIS_URL,
@@ -95,6 +96,8 @@ def celery_worker(
         "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
         "DATABASE_URL": database_url,
         "DATABASE_CONN_MAX_AGE": "0",
+        # As docker-compose.yml runs it, so the suite sees the niceness take effect.
+        "WORKER_NICENESS": str(WORKER_NICENESS),
     }
     command = [
         *(sys.executable, "-m", "celery", "-A", "helpdesk", "worker"),

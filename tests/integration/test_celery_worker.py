@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -16,8 +17,8 @@ from channels_inbox.services import store_inbound_event
 from channels_inbox.tasks import BATCH_SIZE, _slot_key, process_new_inbound_events_task
 from helpdesk.celery import app as celery_app
 from helpdesk.tasks import check_worker_task
-from tests.integration.conftest import WorkerProcess, needs_redis
-from tests.integration.worker_tasks import seen_key
+from tests.integration.conftest import WORKER_NICENESS, WorkerProcess, needs_redis
+from tests.integration.worker_tasks import niceness_task, seen_key
 from tickets.models import Message, Ticket, TicketActivity
 from tickets.services import InboundMessage, receive_message
 
@@ -47,6 +48,14 @@ def test_worker_runs_an_enqueued_task_against_the_test_database(
         "vendor": connection.vendor,
     }
     assert result.successful() is True
+
+
+def test_worker_runs_tasks_at_the_configured_niceness(celery_worker: WorkerProcess) -> None:
+    started_at = os.getpriority(os.PRIO_PROCESS, 0)  # the worker inherits the suite's
+
+    niceness = niceness_task.delay().get(timeout=RESULT_TIMEOUT)
+
+    assert niceness == min(started_at + WORKER_NICENESS, 19)
 
 
 def test_domain_event_reaches_a_subscribed_task_in_the_worker(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import shared_task
@@ -31,3 +32,9 @@ def record_ticket_event_task(items: list[Any]) -> None:
             {"ticket": ticket, "database": str(connection.settings_dict["NAME"])},
             timeout=300,
         )
+
+
+@shared_task(name="tests.integration.niceness_task", ignore_result=False)
+def niceness_task() -> int:
+    """The niceness of the pool process that runs it."""
+    return os.getpriority(os.PRIO_PROCESS, 0)
