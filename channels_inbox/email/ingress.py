@@ -332,7 +332,12 @@ class _IngressServerMixin:
             or rest.startswith("(")  # a comment, which the full parser skips
             or (self.local_part_limit and len(match["local"]) > self.local_part_limit)  # type: ignore[attr-defined]
         ):
-            return super()._getaddr(arg)  # type: ignore[misc]
+            try:
+                return super()._getaddr(arg)  # type: ignore[misc]
+            except (IndexError, ValueError):
+                # The email package's parser fails this way on a few truncated addresses
+                # ("0@"); such an address is malformed, as the ones it refuses are.
+                return None, None
         return f"{match['local']}@{match['domain']}", rest
 
 

@@ -62,10 +62,17 @@ def _make(salt: str, tag: str, account_address: str, number: int) -> str:
 def _read(salt: str, pattern: re.Pattern[str], address: str, account_address: str) -> int | None:
     try:
         account_local, account_domain = split_address(account_address)
-        local, domain = split_address(parseaddr(address)[1] or address)
     except ValueError:
         return None
     prefix = f"{account_local}+".lower()
+    # Every recipient of every mail comes here, and nearly none is a token address: one
+    # without the mailbox's "local+" anywhere cannot be one, so the address parser is spared.
+    if prefix not in address.lower():
+        return None
+    try:
+        local, domain = split_address(parseaddr(address)[1] or address)
+    except ValueError:
+        return None
     local = local.lower()
     if domain.lower() != account_domain.lower() or not local.startswith(prefix):
         return None

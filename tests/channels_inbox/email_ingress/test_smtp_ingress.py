@@ -142,6 +142,23 @@ def test_addresses_that_are_not_an_account_are_refused(
     assert InboundEvent.objects.count() == 0
 
 
+def test_an_address_the_parser_chokes_on_is_refused_and_the_session_goes_on(
+    ingress: IngressController, email_account: ChannelAccount
+) -> None:
+    with connect(ingress) as client:
+        client.ehlo()
+        refused = client.docmd("MAIL", "FROM:0@")
+        client.mail("ana@example.com")
+        rcpt = client.docmd("RCPT", "TO:0@")
+        accepted = client.rcpt("support@shop.test")
+
+    assert refused[0] == 553
+    assert b"malformed" in refused[1].lower()
+    assert rcpt[0] == 553
+    assert accepted[0] == 250
+    assert InboundEvent.objects.count() == 0
+
+
 def test_deactivated_and_other_channel_accounts_receive_nothing(
     ingress: IngressController, email_account: ChannelAccount, support_team: Team
 ) -> None:
