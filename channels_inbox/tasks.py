@@ -11,18 +11,15 @@ message, a dead worker or a Redis outage left behind.
 from __future__ import annotations
 
 import logging
-import weakref
 from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
-from redis import Redis
 
 from channels_inbox import services
 from channels_inbox.adapters import ChannelError, ParseResult, get_adapter
@@ -32,6 +29,7 @@ from channels_inbox.adapters import ChannelError, ParseResult, get_adapter
 from channels_inbox.email.tasks import poll_imap_account_task, poll_imap_task  # noqa: F401
 from channels_inbox.models import ChannelAccount, InboundEvent
 from channels_inbox.pipeline import RecipientMissingError, build_outbound_message, retry_delay
+from helpdesk.cache import RedisCache
 from helpdesk.events import (
     EventConsumerTask,
     MessageQueued,
@@ -188,25 +186,11 @@ def _taken_slots(keys: list[str]) -> set[str]:
     backend = caches[DEFAULT_CACHE_ALIAS]
     if not isinstance(backend, RedisCache):
         return set(backend.get_many(keys))
-    # Called after every stored event: a bare MGET on a client kept for the process, where
-    # RedisCache.get_many builds a new redis.Redis for each call (more CPU than the round
-    # trip) and unpickles values whose presence is all that counts.
-    values = _slot_client(backend).mget([backend.make_key(key) for key in keys])
+    # Called after every stored event: a bare MGET, where get_many unpickles values whose
+    # presence is all that counts. On the primary, as cache.add() and delete() use: a
+    # replica may lag behind them.
+    values = backend.client(write=True).mget([backend.make_key(key) for key in keys])
     return {key for key, value in zip(keys, values, strict=True) if value is not None}
-
-
-# One client per cache backend (one per thread): redis.Redis is safe to share, and its
-# connections come from the backend's own pool, which lives as long as the backend.
-_slot_clients: weakref.WeakKeyDictionary[RedisCache, Redis] = weakref.WeakKeyDictionary()
-
-
-def _slot_client(backend: RedisCache) -> Redis:
-    client = _slot_clients.get(backend)
-    if client is None:
-        # The primary, as cache.add() and delete() use: a replica may lag behind them.
-        client = backend._cache.get_client(write=True)  # type: ignore[attr-defined]
-        _slot_clients[backend] = client
-    return client
 
 
 def request_inbound_processing() -> None:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from helpdesk.channel_kinds import PHONE_CHANNELS, ChannelKind
+from helpdesk.channel_kinds import CHANNEL_KINDS, PHONE_CHANNELS, ChannelKind
 
 MAX_ADDRESS_LENGTH = 320
 
@@ -49,7 +49,7 @@ def _e164(text: str, region: str) -> str | None:
 
 def normalize_address(kind: str, raw: str) -> str:
     """The canonical form of ``raw`` on channel ``kind``; ValidationError when it is not one."""
-    if kind not in ChannelKind.values:
+    if kind not in CHANNEL_KINDS:
         raise ValidationError(f"Unknown channel {kind!r}.", code="invalid_channel")
     text = (raw or "").strip()
     if not text:

@@ -15,3 +15,6 @@ class ChannelKind(models.TextChoices):
 
 
 PHONE_CHANNELS = frozenset({ChannelKind.WHATSAPP, ChannelKind.SMS})
+# ChannelKind.values builds its list anew on each read; membership tests on the paths every
+# message takes use this.
+CHANNEL_KINDS = frozenset(ChannelKind.values)

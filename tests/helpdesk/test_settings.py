@@ -241,7 +241,7 @@ def test_with_redis_the_broker_cache_and_channel_layer_share_it_under_a_prefix(
         }
     }
     assert values["CACHES"]["default"] == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "helpdesk.cache.RedisCache",
         "LOCATION": "redis://cache.internal:6379/3",
         "KEY_PREFIX": "shop-a",
     }
