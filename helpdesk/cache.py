@@ -1,10 +1,10 @@
 """Django's Redis cache, keeping one client per connection pool.
 
 Django's ``RedisCacheClient`` builds a new ``redis.Redis`` for every operation, and building
-one (its response callbacks, its retry policy) costs more CPU than the round trip it makes:
-a new customer's name looked up and kept in the cache was a tenth of a webhook's processing.
-A ``redis.Redis`` is safe to share, and the pools it draws connections from already live as
-long as the backend, so each pool's client is kept as well.
+one (its response callbacks, its retry policy) costs more than the operation itself: about
+100 µs against 70 µs for a GET on loopback. A ``redis.Redis`` is safe to share, and the
+pools it draws connections from already live as long as the backend, so each pool's client
+is kept as well.
 """
 
 from __future__ import annotations
@@ -34,11 +34,7 @@ class RedisCache(DjangoRedisCache):
         super().__init__(server, params)
         self._class = RedisCacheClient
 
-    @property
-    def cache_client(self) -> RedisCacheClient:
-        return self._cache  # type: ignore[attr-defined]
-
     def client(self, *, write: bool = False) -> Redis:
         """The kept client, for commands the cache API has no method for (``write`` picks
         the primary, as the cache's own writes do)."""
-        return self.cache_client.get_client(write=write)
+        return self._cache.get_client(write=write)  # type: ignore[attr-defined]

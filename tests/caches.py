@@ -10,7 +10,8 @@ cache of the embedded run as before.
 from __future__ import annotations
 
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
+
+from helpdesk.cache import RedisCache
 
 
 def clear_cache() -> None:
@@ -18,7 +19,7 @@ def clear_cache() -> None:
     if not isinstance(backend, RedisCache):
         backend.clear()
         return
-    client = backend._cache.get_client(None, write=True)  # type: ignore[attr-defined]
+    client = backend.client(write=True)
     batch = []
     for key in client.scan_iter(match=backend.make_key("*"), count=1000):
         batch.append(key)

@@ -152,6 +152,9 @@ def test_secret_key_can_come_from_a_file(monkeypatch: pytest.MonkeyPatch, tmp_pa
         ({"INBOUND_BATCH_WORKERS": "two"}, "INBOUND_BATCH_WORKERS must be a whole number"),
         ({"INBOUND_BATCH_WORKERS": "0"}, "INBOUND_BATCH_WORKERS must be at least 1"),
         ({"EMAIL_URL": "ftp://mail.shop.test"}, "EMAIL_URL must be a URL starting with"),
+        ({"WORKER_NICENESS": "low"}, "WORKER_NICENESS must be a whole number"),
+        ({"WORKER_NICENESS": "-5"}, "WORKER_NICENESS must be at least 0"),
+        ({"WORKER_NICENESS": "20"}, "WORKER_NICENESS must be at most 19"),
     ],
 )
 def test_insecure_or_invalid_configuration_refuses_to_start(
