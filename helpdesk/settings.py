@@ -311,6 +311,7 @@ INBOUND_BATCHES_PER_TASK = 2
 # Added to the Celery worker's niceness when it starts (0 to 19). When web and worker share
 # CPUs, a positive value keeps webhook and page answers fast through a burst: the worker
 # takes the CPU the web server leaves and catches up in larger batches afterwards.
+# docker-compose.yml runs it at 19; docs/architecture.md has the measurements.
 WORKER_NICENESS = env_int("WORKER_NICENESS", 0, minimum=0, maximum=19)
 
 # --- Auth ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from redis._parsers import _HiredisParser
 
 from helpdesk.cache import RedisCache
 from tests.integration.conftest import needs_redis
@@ -63,3 +64,15 @@ def test_a_lost_connection_is_replaced_on_the_kept_client(backend: RedisCache) -
 
     assert backend.get("ticket") == "open"
     assert backend.client(write=True) is client
+
+
+def test_replies_are_parsed_by_hiredis(backend: RedisCache) -> None:
+    # Installed with redis[hiredis]: it parses in C and takes a third off the CPU of each
+    # command (the webhooks' slot check, the broker, the cache). Without it redis-py falls
+    # back to its Python parser silently.
+    backend.set("ticket", "open", timeout=60)
+    connection = backend.client(write=True).connection_pool.get_connection()
+    try:
+        assert isinstance(connection._parser, _HiredisParser)
+    finally:
+        backend.client(write=True).connection_pool.release(connection)
