@@ -93,7 +93,18 @@ class InboundEvent(models.Model):
                 fields=["channel_account", "external_id"], name="inbound_event_unique_delivery"
             )
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="inbound_event_status")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="inbound_event_status"),
+            # The events no worker has tried yet, oldest first: a worker's claim reads the
+            # first hundred of them and stops. Without it the claim walked the primary key
+            # past every processed event older than the oldest new one (all of them, in a
+            # table that keeps its history). "pending" is Status.PENDING.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(status="pending", next_attempt_at__isnull=True),
+                name="inbound_event_new",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel_account_id}:{self.external_id} ({self.status})"
