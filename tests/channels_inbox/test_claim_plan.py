@@ -57,7 +57,7 @@ def test_the_claim_skips_the_history_instead_of_reading_through_it(
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {select}")
         value = cursor.fetchone()[0]
-        # The claim's UPDATE never ran: EXPLAIN ANALYZE of the SELECT only locks its rows.
+        # EXPLAIN ANALYZE runs the SELECT again and locks the next hundred: undone.
         transaction.set_rollback(True)
     (plan,) = json.loads(value) if isinstance(value, str) else value
     nodes = _plan_nodes(plan["Plan"])
