@@ -14,21 +14,27 @@ from helpdesk.models import Team
 pytestmark = pytest.mark.django_db
 
 
-def test_the_account_is_read_as_the_orm_reads_it(
-    whatsapp_account: ChannelAccount, support_team: Team
-) -> None:
-    whatsapp_account.options = {"business_hours_only": True}
-    whatsapp_account.save()
+def test_the_account_is_read_as_the_orm_reads_it(support_team: Team) -> None:
+    account = ChannelAccount.objects.create(
+        kind=ChannelKind.SMS,
+        name="Text us",
+        slug="text-us",
+        address="+15005550006",
+        credentials={"account_sid": "AC0123456789", "auth_token": "token-1"},
+        options={"messaging_service_sid": "MG0123456789"},
+        default_team=support_team,
+    )
 
-    found = active_account(whatsapp_account.slug, ChannelKind.WHATSAPP)
+    found = active_account(account.slug, ChannelKind.SMS)
 
     assert found is not None
-    assert found.pk == whatsapp_account.pk
-    stored = ChannelAccount.objects.get(pk=whatsapp_account.pk)
+    assert found.pk == account.pk
+    stored = ChannelAccount.objects.get(pk=account.pk)
     for field in ("kind", "name", "slug", "address", "credentials", "options", "is_active"):
         assert getattr(found, field) == getattr(stored, field), field
+    assert found.credentials == {"account_sid": "AC0123456789", "auth_token": "token-1"}
+    assert found.options == {"messaging_service_sid": "MG0123456789"}
     assert found.default_team_id == support_team.pk
-    assert isinstance(found.credentials, dict)
 
 
 def test_bookkeeping_timestamps_are_left_unread_yet_still_readable(
